@@ -1,0 +1,35 @@
+# Two entry points for a fresh machine: `make demo` (train the default SGAN, write its report)
+# and `make test`. Both create the virtual environment they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# On this machine the datasets live beside the checkout; elsewhere sgan searches/downloads.
+export SGAN_DATA_DIR ?= $(abspath ../shared/datasets)
+
+.PHONY: setup demo data test lint clean
+
+$(BIN)/sgan: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# Pinned here: the local CPU build. An unpinned torch pulls gigabytes of CUDA packages.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(BIN)/sgan
+
+setup: $(BIN)/sgan
+
+demo: setup
+	$(BIN)/sgan train --out runs/demo
+
+data: setup
+	$(BIN)/sgan data --out runs/data
+
+test: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) runs

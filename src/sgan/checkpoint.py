@@ -1,0 +1,57 @@
+"""Checkpoints that survive crashes and load safely.
+
+A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts, so it loads with
+`torch.load(weights_only=True)` (no pickled code runs). It is written to a temporary file and
+renamed over the old one, so a run killed mid-write keeps its previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+FORMAT = "sgan-checkpoint-1"
+
+
+class CheckpointError(Exception):
+    """A checkpoint that is missing, unreadable, or does not fit the networks."""
+
+
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"format": FORMAT, **state}, tmp)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoint.pt"
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises several types for truncated or foreign files
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{path}: not a readable checkpoint ({reason[:200]})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an sgan checkpoint (expected format {FORMAT})")
+    for key in ("config", "discriminator", "step"):
+        if key not in state:
+            raise CheckpointError(f"{path}: checkpoint lacks {key!r}")
+    return state
+
+
+def load_state(module: torch.nn.Module, state: dict[str, Any], what: str, path: Path) -> None:
+    """load_state_dict, with a one-line error when the checkpoint is for other networks."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as e:
+        first = str(e).splitlines()[0]
+        raise CheckpointError(f"{path}: {what} weights do not match the network ({first})") from None

@@ -1,0 +1,189 @@
+"""The `sgan` command: data, train, evaluate, sample, baseline, compare, sweep."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from sgan.config import PRESETS, Config, config_from_dict, get_config
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by every command that trains."""
+    p.add_argument("--preset", default="gia", choices=sorted(PRESETS), help="model and schedule (default: gia)")
+    p.add_argument("--labels", type=int, help="labeled examples the trainer may see (default: 100)")
+    p.add_argument("--steps", type=int, help="training steps (default: the preset's schedule)")
+    p.add_argument("--batch-size", type=int,
+                   help="images per step; presets that use half batches (stacked) take half for each update")
+    p.add_argument("--seed", type=int, help="seed for the labeled subset, initialisation and sampling")
+    p.add_argument("--out", help="run directory (default: runs/<preset>-<method>-<labels>-s<seed>)")
+    p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], help="default: mnist")
+    p.add_argument("--data-dir", help="folder holding the dataset files (else SGAN_DATA_DIR, cache, /usr/share/datasets)")
+    p.add_argument("--sample-interval", type=int, help="steps between evaluations, sample grids and checkpoints")
+    p.add_argument("--precision", choices=["fp32", "bf16"], help="bf16: autocast on CPU")
+    p.add_argument("--compile", action="store_true", default=None, help="torch.compile the networks")
+    p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def config_from_args(args: argparse.Namespace, method: str = "sgan") -> Config:
+    overrides: dict[str, Any] = dict(
+        method=method, labels=args.labels, steps=args.steps, seed=args.seed, out=args.out,
+        dataset=args.dataset, data_dir=args.data_dir, sample_interval=args.sample_interval,
+        precision=args.precision, compile=args.compile, threads=args.threads,
+    )
+    config = get_config(args.preset, **overrides)
+    if args.batch_size is not None:
+        if args.batch_size <= 0:
+            raise ValueError(f"--batch-size must be positive, got {args.batch_size}")
+        half = config.labeled_batch_size / config.gen_batch_size  # 1 for gia/improved, 1/2 for stacked
+        part = max(1, round(args.batch_size * half))
+        config = config.replace(gen_batch_size=args.batch_size, labeled_batch_size=part,
+                                unlabeled_batch_size=part, fake_batch_size=part, baseline_batch_size=part)
+    if method == "supervised" and args.steps is not None:
+        config = config.replace(baseline_steps=args.steps)
+    return config
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from sgan.data import data_summary, format_summary
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = data_summary(args.dataset, args.data_dir, out_png=out / f"{args.dataset}-examples.png")
+    print(format_summary(summary))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace, method: str = "sgan") -> int:
+    from sgan.trainer import resume, train
+
+    if getattr(args, "resume", None):
+        result = resume(args.resume, steps=args.steps, progress=not args.no_progress)
+    else:
+        if getattr(args, "config", None):
+            config = load_config_file(args.config)
+        else:
+            config = config_from_args(args, method)
+        if getattr(args, "summary", False):
+            from sgan.summary import summarize
+
+            print(summarize(config))
+            return 0
+        result = train(config, progress=not args.no_progress)
+    print_result(result)
+    return 0
+
+
+def load_config_file(path: str) -> Config:
+    try:
+        values = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: cannot read config ({e})") from None
+    return config_from_dict(values)
+
+
+def print_result(result: dict[str, Any]) -> None:
+    print(f"{result['preset']} {result['method']}: test accuracy {100 * result['test_accuracy']:.2f}% "
+          f"({result['test_errors']} errors), {result['steps']} steps in {result['wall_seconds']:.1f} s; "
+          f"report: {Path(result['run_dir']) / 'report.md'}")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from sgan.trainer import train
+
+    results = []
+    for method in ("sgan", "supervised"):
+        config = config_from_args(args, method)
+        if args.out:
+            config = config.replace(out=str(Path(args.out) / method))
+        results.append(train(config, progress=not args.no_progress))
+    lines = ["| method | labels | steps | test accuracy | test errors | wall seconds |", "|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r['method']} | {r['labels']} | {r['steps']} | {100 * r['test_accuracy']:.2f}% | "
+                     f"{r['test_errors']} | {r['wall_seconds']:.1f} |")
+    table = "\n".join(lines)
+    print(table)
+    if args.out:
+        Path(args.out, "compare.md").write_text(f"# {args.preset}: SGAN against the supervised baseline\n\n{table}\n")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from sgan.inference import evaluate_checkpoint
+
+    result = evaluate_checkpoint(args.checkpoint, data_dir=args.data_dir)
+    print(f"{args.checkpoint}: test accuracy {100 * result['accuracy']:.2f}% ({result['errors']} errors in "
+          f"{result['size']}; {result['evaluated_with']}, step {result['step']})")
+    print("per-class accuracy: " + " ".join(f"{i}:{100 * a:.1f}" for i, a in enumerate(result["per_class_accuracy"])))
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from sgan.inference import sample_checkpoint
+
+    path = sample_checkpoint(args.checkpoint, n=args.n, out=args.out, seed=args.seed)
+    print(f"wrote {args.n} generated images to {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sgan", description="Semi-supervised GANs for image classification.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("data", help="summarise a dataset and draw examples of each class")
+    p.add_argument("--dataset", default="mnist", choices=["mnist", "fashion-mnist"])
+    p.add_argument("--data-dir")
+    p.add_argument("--out", default="runs/data", help="folder for the example grid (default: runs/data)")
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("train", help="train a semi-supervised GAN")
+    add_run_options(p)
+    p.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR")
+    p.add_argument("--config", metavar="FILE", help="rerun from a run's config.json")
+    p.add_argument("--summary", action="store_true", help="print the networks' layers and parameter counts")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("baseline", help="train the same classifier supervised on the labeled subset only")
+    add_run_options(p)
+    p.set_defaults(func=lambda a: cmd_train(a, method="supervised"))
+
+    p = sub.add_parser("compare", help="train the SGAN and its supervised baseline, then tabulate")
+    add_run_options(p)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("evaluate", help="test accuracy of a checkpoint")
+    p.add_argument("checkpoint")
+    p.add_argument("--data-dir")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("sample", help="a grid of generated images from a checkpoint")
+    p.add_argument("checkpoint")
+    p.add_argument("--n", type=int, default=100)
+    p.add_argument("--out", default="samples.png")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_sample)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sgan.checkpoint import CheckpointError
+    from sgan.data import DataError
+    from sgan.trainer import TrainingError, TrainingInterrupted
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except TrainingInterrupted as e:
+        print(f"sgan: {e}", file=sys.stderr)
+        return 130
+    except (DataError, CheckpointError, TrainingError, ValueError, OSError) as e:
+        print(f"sgan: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

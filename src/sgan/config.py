@@ -1,0 +1,178 @@
+"""Configuration as plain data: one dataclass, presets are dictionaries of overrides.
+
+Every preset runs through the same training loop (`sgan.train`); they differ only in the
+values below. A run's `config.json` is `asdict(config)` and is enough to rerun it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Config:
+    # --- what to run -------------------------------------------------------------------
+    preset: str = "gia"
+    method: str = "sgan"  # "sgan" or "supervised" (the baseline: same classifier, labels only)
+    model: str = "gia"  # architecture family in sgan.models: "gia", "stacked", "improved"
+
+    # --- data ------------------------------------------------------------------------
+    dataset: str = "mnist"  # "mnist" or "fashion-mnist"
+    data_dir: str | None = None  # None: SGAN_DATA_DIR, the user cache, /usr/share/datasets
+    labels: int = 100  # labeled examples the trainer may see, in total
+    label_selection: str = "first"  # "first" N training images, or "balanced" N/K per class
+    unlabeled: str = "all"  # "all" training images, or "rest" (those not in the labeled set)
+    pixel_range: str = "tanh"  # "tanh": [-1, 1] as both tutorials; "unit": [0, 1]
+
+    # --- schedule ----------------------------------------------------------------------
+    steps: int = 8000
+    labeled_batch_size: int = 32
+    unlabeled_batch_size: int = 32
+    fake_batch_size: int = 32  # generated images in the discriminator's update
+    gen_batch_size: int = 32  # generated images in the generator's update
+    labeled_sampling: str = "random"  # "random" with replacement, or "epoch" (cycled, shuffled)
+    sample_interval: int = 800  # steps between test evaluations, sample grids, checkpoints
+
+    # --- optimisation ------------------------------------------------------------------
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    adam_eps: float = 1e-7  # Keras' default epsilon (PyTorch's is 1e-8)
+    # "separate": the tutorials' three discriminator updates per step (supervised, real, fake),
+    # each a Keras train_on_batch; "joint": one update on the summed loss (Salimans et al.).
+    d_update: str = "separate"
+    shared_d_optimizer: bool = False  # one Adam state for the supervised and unsupervised model
+    g_loss: str = "bce"  # "bce": fool the real/fake head; "feature_matching" (Salimans et al.)
+    unlabeled_weight: float = 1.0
+    # The generator mode when it makes the discriminator's fakes. Keras' `generator.predict`
+    # runs BatchNorm in inference mode ("eval"); "train" lets one forward pass serve both updates.
+    fake_mode: str = "train"
+    # Keras 2 ran the frozen discriminator's BatchNorm on batch statistics during the generator
+    # update; Keras 3 runs it in inference mode, which costs the book's result ~20 points.
+    frozen_d_batch_stats: bool = True
+    ema_decay: float | None = None  # evaluate with an EMA of the discriminator's weights
+    z_dim: int = 100
+    z_dist: str = "normal"  # "normal" or "uniform" ([0, 1), as improved-gan)
+
+    # --- supervised baseline -----------------------------------------------------------
+    # Shuffled passes over the labeled set, like Keras' fit(); batches are always full (the
+    # permutations are concatenated), so a step count stands for a number of examples seen.
+    baseline_steps: int = 94
+    baseline_batch_size: int = 32
+
+    # --- run ---------------------------------------------------------------------------
+    seed: int = 0
+    out: str | None = None  # run directory; None: runs/<preset>-<method>-<labels>-s<seed>
+    precision: str = "fp32"  # "fp32" or "bf16" (autocast on CPU)
+    compile: bool = False  # torch.compile the networks
+    threads: int | None = None  # torch intra-op threads; None: all cores
+    num_classes: int = 10
+    extra: dict[str, Any] = field(default_factory=dict)  # free-form notes carried to reports
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# GANs in Action, ch. 7 (Langr & Bok). Values from the chapter's text; where it is silent,
+# from the book's notebook: unlabeled images are training images 100..59999, the supervised
+# baseline trains 30 epochs of batch 32 on the 100 labels (3000 examples: 94 full batches).
+GIA: dict[str, Any] = dict(
+    model="gia",
+    label_selection="first",
+    unlabeled="rest",
+    steps=8000,
+    labeled_batch_size=32,
+    unlabeled_batch_size=32,
+    fake_batch_size=32,
+    gen_batch_size=32,
+    sample_interval=800,
+    lr=1e-3,
+    beta1=0.9,
+    d_update="separate",
+    shared_d_optimizer=False,  # two compiled Keras models, two Adam() instances
+    fake_mode="eval",  # generator.predict(z) in the book's loop
+    frozen_d_batch_stats=True,  # Keras 2, as the book ran
+    baseline_steps=94,  # the notebook's 30 epochs x 100 examples, in batches of 32
+    baseline_batch_size=32,
+)
+
+# The stacked-discriminator tutorial (Gazali 2021, after Brownlee). Batch 100 split into half
+# batches of 50; 600 batches an epoch x 20 epochs = 12000 steps. One Adam instance is passed to
+# both discriminator models' compile(); in tf.keras slots are per variable, so they share state.
+STACKED: dict[str, Any] = dict(
+    model="stacked",
+    label_selection="balanced",
+    unlabeled="all",
+    steps=12000,
+    labeled_batch_size=50,
+    unlabeled_batch_size=50,
+    fake_batch_size=50,
+    gen_batch_size=100,
+    sample_interval=600,
+    lr=2e-4,
+    beta1=0.5,
+    d_update="separate",
+    shared_d_optimizer=True,
+    fake_mode="train",  # no BatchNorm in this generator: both modes are the same function
+    frozen_d_batch_stats=True,  # no BatchNorm in this discriminator either
+    baseline_steps=12000,  # the tutorial has no baseline: match its 12000 supervised updates
+    baseline_batch_size=50,
+)
+
+# Salimans et al. 2016, openai/improved-gan `train_mnist_feature_matching.py`: one joint
+# discriminator update and one feature-matching generator update per batch of 100, labeled
+# set cycled to the length of the unlabeled epoch (600 batches), pixels in [0, 1].
+IMPROVED: dict[str, Any] = dict(
+    model="improved",
+    label_selection="balanced",
+    unlabeled="all",
+    pixel_range="unit",
+    steps=600 * 300,  # 300 epochs, as the reference code
+    labeled_batch_size=100,
+    unlabeled_batch_size=100,
+    fake_batch_size=100,
+    gen_batch_size=100,
+    labeled_sampling="epoch",
+    sample_interval=600,  # once an epoch
+    lr=3e-3,
+    beta1=0.5,
+    # improved-gan's Adam divides by sqrt(v_hat + 1e-8): an epsilon of about 1e-4 outside the root.
+    adam_eps=1e-4,
+    d_update="joint",
+    g_loss="feature_matching",
+    fake_mode="train",
+    # The reference's EMA decay is 0.9999 from a zero start (no bias correction); ours starts
+    # from the initial weights, which only changes the first epochs' figures.
+    ema_decay=0.9999,
+    z_dist="uniform",
+    baseline_steps=600 * 20,
+    baseline_batch_size=100,
+)
+
+PRESETS: dict[str, dict[str, Any]] = {"gia": GIA, "stacked": STACKED, "improved": IMPROVED}
+
+
+def get_config(preset: str = "gia", **overrides: Any) -> Config:
+    """The preset's configuration with `overrides` applied (None values are ignored)."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    known = {f.name for f in dataclasses.fields(Config)}
+    bad = sorted(set(overrides) - known)
+    if bad:
+        raise ValueError(f"unknown config option(s): {', '.join(bad)}")
+    values = {**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}}
+    return Config(preset=preset, **values)
+
+
+def config_from_dict(values: dict[str, Any]) -> Config:
+    """Rebuild a Config from `config.json`, rejecting keys this version does not know."""
+    known = {f.name for f in dataclasses.fields(Config)}
+    bad = sorted(set(values) - known)
+    if bad:
+        raise ValueError(f"config has unknown option(s): {', '.join(bad)}")
+    return Config(**values)

@@ -1,0 +1,61 @@
+"""Using a trained run: rebuild its networks from a checkpoint, classify, generate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from sgan.checkpoint import CheckpointError, load_checkpoint, load_state
+from sgan.config import Config, config_from_dict
+from sgan.models import build_discriminator, build_generator
+
+
+def load_networks(path: str | Path) -> tuple[Config, dict[str, Any], nn.Module | None, nn.Module]:
+    """(config, checkpoint, generator or None, classifier): the classifier is the EMA where kept."""
+    path = Path(path)
+    state = load_checkpoint(path)
+    try:
+        config = config_from_dict(state["config"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: checkpoint config is not usable ({e})") from None
+    classifier = build_discriminator(config)
+    if "ema" in state:  # AveragedModel keeps the averaged network under `module.`
+        weights = {k.removeprefix("module."): v for k, v in state["ema"].items() if k.startswith("module.")}
+        load_state(classifier, weights, "EMA discriminator", path)
+    else:
+        load_state(classifier, state["discriminator"], "discriminator", path)
+    generator = None
+    if "generator" in state:
+        generator = build_generator(config)
+        load_state(generator, state["generator"], "generator", path)
+    return config, state, generator, classifier.eval()
+
+
+def evaluate_checkpoint(path: str | Path, data_dir: str | None = None) -> dict[str, Any]:
+    from sgan.data import MNIST, scale_pixels
+    from sgan.trainer import evaluate
+
+    config, state, _, classifier = load_networks(path)
+    test = MNIST(data_dir or config.data_dir, train=False, name=config.dataset)
+    images, targets = scale_pixels(test.images, config.pixel_range), torch.from_numpy(test.targets)
+    result = evaluate(classifier, images, targets, config.num_classes)
+    return {**result, "size": len(targets), "step": int(state["step"]),
+            "evaluated_with": "EMA weights" if "ema" in state else "weights"}
+
+
+@torch.inference_mode()
+def sample_checkpoint(path: str | Path, n: int = 100, out: str | Path = "samples.png", seed: int = 0) -> Path:
+    from sgan.report import save_grid
+
+    if n <= 0:
+        raise ValueError(f"--n must be positive, got {n}")
+    config, _, generator, _ = load_networks(path)
+    if generator is None:
+        raise CheckpointError(f"{path}: a supervised-baseline checkpoint has no generator to sample from")
+    z_gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, config.z_dim, generator=z_gen) if config.z_dist == "normal" else torch.rand(
+        n, config.z_dim, generator=z_gen)
+    return save_grid(generator.eval()(z), out, config.pixel_range, nrow=10)

@@ -1,0 +1,75 @@
+"""The SGAN of *GANs in Action*, chapter 7 (Langr & Bok), in PyTorch.
+
+Keras' 'same' padding is reproduced with explicit paddings that give the same output sizes
+(28 -> 14 -> 7 -> 4 in the discriminator, 7 -> 14 -> 14 -> 28 in the generator). Keras'
+BatchNormalization defaults are momentum 0.99 and epsilon 1e-3; PyTorch counts momentum the
+other way round, hence momentum=0.01 here.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from sgan.models.keras_init import keras_init_
+
+BN = dict(eps=1e-3, momentum=0.01)  # Keras BatchNormalization() defaults
+
+
+class GiaGenerator(nn.Module):
+    """Dense(256*7*7) -> ConvT 128 s2 -> BN -> LReLU -> ConvT 64 s1 -> BN -> LReLU -> ConvT 1 s2 -> tanh.
+
+    The chapter's text prints only the first and last transposed convolutions; the book's full
+    code (and the issue) has the 64-channel stride-1 layer between them, as its DCGAN (ch. 4).
+    """
+
+    def __init__(self, z_dim: int = 100) -> None:
+        super().__init__()
+        self.z_dim = z_dim
+        self.fc = nn.Linear(z_dim, 256 * 7 * 7)
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(256, 128, 3, stride=2, padding=1, output_padding=1),  # 7 -> 14
+            nn.BatchNorm2d(128, **BN),
+            nn.LeakyReLU(0.01),
+            nn.ConvTranspose2d(128, 64, 3, stride=1, padding=1),  # 14 -> 14
+            nn.BatchNorm2d(64, **BN),
+            nn.LeakyReLU(0.01),
+            nn.ConvTranspose2d(64, 1, 3, stride=2, padding=1, output_padding=1),  # 14 -> 28
+            nn.Tanh(),
+        )
+        keras_init_(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(self.fc(z).view(-1, 256, 7, 7))
+
+
+class GiaDiscriminator(nn.Module):
+    """Conv 32 s2 -> LReLU -> Conv 64 s2 -> BN -> LReLU -> Conv 128 s2 -> BN -> LReLU -> Dropout -> Dense K.
+
+    All convolutions are 3x3 with 'same' padding and LeakyReLU(0.01), as the book's code; the
+    K outputs are logits shared by the supervised (softmax) and unsupervised (Z/(Z+1)) heads.
+    """
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 1) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(in_channels, 32, 3, stride=2, padding=1),  # 28 -> 14
+            nn.LeakyReLU(0.01),
+            nn.Conv2d(32, 64, 3, stride=2, padding=1),  # 14 -> 7
+            nn.BatchNorm2d(64, **BN),
+            nn.LeakyReLU(0.01),
+            nn.Conv2d(64, 128, 3, stride=2, padding=1),  # 7 -> 4
+            nn.BatchNorm2d(128, **BN),
+            nn.LeakyReLU(0.01),
+            nn.Dropout(0.5),
+            nn.Flatten(),
+        )
+        self.head = nn.Linear(128 * 4 * 4, num_classes)
+        keras_init_(self)
+
+    def features_and_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.body(x)
+        return h, self.head(h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))

@@ -1,0 +1,113 @@
+"""What a run leaves for its reader: pictures, JSON, CSV and a Markdown page tying them together."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+
+def write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def to_unit(images: torch.Tensor, pixel_range: str) -> np.ndarray:
+    """Images in the model's pixel range as [N, H, W] floats in [0, 1] for display."""
+    x = images.detach().float().cpu().numpy()[:, 0]
+    if pixel_range == "tanh":
+        x = (x + 1.0) / 2.0
+    return np.clip(x, 0.0, 1.0)
+
+
+def save_grid(images: torch.Tensor, path: str | Path, pixel_range: str, nrow: int = 10) -> Path:
+    """A grid of images, ink dark on white as the tutorials plot them (cmap gray_r)."""
+    x = to_unit(images, pixel_range)
+    n, h, w = x.shape
+    ncol = nrow
+    rows = -(-n // ncol)
+    grid = np.zeros((rows * (h + 2) + 2, ncol * (w + 2) + 2), dtype=np.float32)
+    for i in range(n):
+        r, c = divmod(i, ncol)
+        grid[2 + r * (h + 2) : 2 + r * (h + 2) + h, 2 + c * (w + 2) : 2 + c * (w + 2) + w] = x[i]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plt.imsave(path, grid, cmap="gray_r", vmin=0.0, vmax=1.0)
+    return path
+
+
+def plot_curves(history: list[dict[str, float]], path: Path, title: str = "") -> None:
+    """Losses (left) and accuracies (right) against training step."""
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
+    steps = [row["step"] for row in history]
+    for key in [k for k in history[0] if k.endswith("_loss")] if history else []:
+        ax_loss.plot(steps, [row.get(key, np.nan) for row in history], label=key.removesuffix("_loss"))
+    ax_loss.set(xlabel="step", ylabel="loss (mean over interval)", title="losses")
+    ax_loss.legend()
+    for key, label in (("test_accuracy", "test"), ("labeled_batch_acc", "labeled batches")):
+        if history and key in history[0]:
+            ax_acc.plot(steps, [100 * row[key] for row in history], marker=".", label=label)
+    ax_acc.set(xlabel="step", ylabel="accuracy (%)", title="accuracy")
+    ax_acc.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_confusion(confusion: list[list[int]], path: Path, title: str = "") -> None:
+    c = np.asarray(confusion)
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    ax.imshow(np.log1p(c), cmap="Blues")
+    for i in range(c.shape[0]):
+        for j in range(c.shape[1]):
+            ax.text(j, i, str(c[i, j]), ha="center", va="center", fontsize=7,
+                    color="white" if i == j else "black")
+    ax.set(xlabel="predicted", ylabel="true", title=title or "test confusion matrix",
+           xticks=range(c.shape[1]), yticks=range(c.shape[0]))
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_run_report(run_dir: Path, result: dict[str, Any], history: list[dict[str, float]]) -> None:
+    """report.json, curves.png, confusion.png and report.md, which shows them together."""
+    write_json(run_dir / "report.json", result)
+    title = f"{result['preset']} {result['method']}, {result['labels']} labels, seed {result['seed']}"
+    if history:
+        plot_curves(history, run_dir / "curves.png", title)
+    plot_confusion(result["confusion"], run_dir / "confusion.png")
+    per_class = " | ".join(f"{100 * a:.1f}" for a in result["per_class_accuracy"])
+    lines = [
+        f"# {title}",
+        "",
+        f"- test accuracy: **{100 * result['test_accuracy']:.2f}%** ({result['test_errors']} errors in "
+        f"{result['test_size']}; evaluated with {result['evaluated_with']})",
+        f"- accuracy on the labeled training examples: {100 * result['labeled_train_accuracy']:.2f}%",
+        f"- steps: {result['steps']}, wall time: {result['wall_seconds']:.1f} s "
+        f"({1000 * result['seconds_per_step']:.1f} ms/step) on {result['machine']['cpu']}, "
+        f"torch {result['torch_version']}",
+        f"- labeled subset: {result['labels']} examples, per class {result['labeled_class_counts']}, "
+        f"indices sha256 `{result['labeled_indices_sha256'][:16]}…`; unlabeled pool {result['unlabeled_pool']}",
+        "",
+        "| class | " + " | ".join(str(i) for i in range(len(result["per_class_accuracy"]))) + " |",
+        "|---" * (len(result["per_class_accuracy"]) + 1) + "|",
+        f"| accuracy (%) | {per_class} |",
+        "",
+    ]
+    if (run_dir / "samples.png").exists():
+        lines += ["## Generated samples", "", "![samples](samples.png)", ""]
+    if history:
+        lines += ["## Training curves", "", "![curves](curves.png)", ""]
+    lines += ["## Confusion matrix (test)", "", "![confusion](confusion.png)", "",
+              "Files: `config.json` (rerun with `sgan train --config config.json`), `history.csv`, "
+              "`checkpoint.pt`, `report.json`.", ""]
+    (run_dir / "report.md").write_text("\n".join(lines))

@@ -1,0 +1,66 @@
+"""The two heads' math against hand-computed values, and its stability where naive math fails."""
+
+import math
+
+import pytest
+import torch
+
+from sgan import losses
+
+
+def naive_d(logits: torch.Tensor) -> torch.Tensor:
+    z = logits.exp().sum(1)
+    return z / (z + 1)
+
+
+def test_real_probability_matches_naive_formula_where_finite():
+    logits = torch.randn(64, 10, dtype=torch.float64) * 3
+    torch.testing.assert_close(losses.real_probability(logits), naive_d(logits))
+
+
+def test_real_probability_stays_finite_where_naive_overflows():
+    logits = torch.tensor([[100.0, 95.0, -3.0], [-200.0, -150.0, -120.0]])
+    assert torch.isnan(naive_d(logits)[0])  # inf / inf in float32
+    d = losses.real_probability(logits)
+    assert torch.isfinite(d).all()
+    assert d[0].item() == pytest.approx(1.0)
+    assert d[1].item() == pytest.approx(0.0, abs=1e-30)
+    for fn in (losses.real_loss, losses.fake_loss):
+        x = logits.clone().requires_grad_(True)
+        loss = fn(x)
+        loss.backward()
+        assert math.isfinite(loss.item()) and torch.isfinite(x.grad).all()
+
+
+def test_unsupervised_losses_by_hand():
+    logits = torch.zeros(1, 2)  # Z = 2, D = 2/3
+    assert losses.real_loss(logits).item() == pytest.approx(-math.log(2 / 3), rel=1e-6)
+    assert losses.fake_loss(logits).item() == pytest.approx(-math.log(1 / 3), rel=1e-6)
+    expected = 0.5 * (-math.log(2 / 3) - math.log(1 / 3))
+    assert losses.unsupervised_loss(logits, logits).item() == pytest.approx(expected, rel=1e-6)
+    # the generator wants its images called real: the real-target loss on fake logits
+    assert losses.generator_loss(logits).item() == pytest.approx(-math.log(2 / 3), rel=1e-6)
+
+
+def test_unsupervised_loss_is_improved_gans_softplus_form():
+    real, fake = torch.randn(32, 10), torch.randn(32, 10)
+    l_unl, l_gen = torch.logsumexp(real, 1), torch.logsumexp(fake, 1)
+    reference = (-0.5 * l_unl.mean() + 0.5 * torch.nn.functional.softplus(l_unl).mean()
+                 + 0.5 * torch.nn.functional.softplus(l_gen).mean())
+    torch.testing.assert_close(losses.unsupervised_loss(real, fake), reference)
+
+
+def test_supervised_loss_by_hand():
+    logits = torch.tensor([[2.0, 0.0, 0.0]])
+    expected = -math.log(math.exp(2) / (math.exp(2) + 2))
+    assert losses.supervised_loss(logits, torch.tensor([0])).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_feature_matching_loss_by_hand():
+    real = torch.tensor([[1.0, 2.0], [3.0, 4.0]])  # mean (2, 3)
+    fake = torch.tensor([[0.0, 0.0], [2.0, 2.0]], requires_grad=True)  # mean (1, 1)
+    loss = losses.feature_matching_loss(real, fake)
+    assert loss.item() == pytest.approx((1**2 + 2**2) / 2)
+    loss.backward()
+    # d/dfake_ij of mean_j (r_j - mean_i f_ij)^2 = -(r_j - m_j) / (n_features * batch)
+    torch.testing.assert_close(fake.grad, torch.tensor([[-0.5, -1.0], [-0.5, -1.0]]))

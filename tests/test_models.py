@@ -1,0 +1,60 @@
+"""Every network's shapes, pixel ranges and parameter counts (the Keras originals' counts)."""
+
+import pytest
+import torch
+
+from sgan.config import get_config
+from sgan.models import build_discriminator, build_generator
+from sgan.summary import summarize
+
+
+def n_params(m: torch.nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())
+
+
+@pytest.mark.parametrize("preset", ["gia", "stacked", "improved"])
+def test_shapes_and_ranges(preset):
+    cfg = get_config(preset)
+    g, d = build_generator(cfg), build_discriminator(cfg)
+    z = torch.randn(5, cfg.z_dim) if cfg.z_dist == "normal" else torch.rand(5, cfg.z_dim)
+    x = g(z)
+    assert x.shape == (5, 1, 28, 28)
+    low = -1.0 if cfg.pixel_range == "tanh" else 0.0
+    assert x.min() >= low and x.max() <= 1.0
+    assert d(x).shape == (5, 10)
+    features, logits = d.features_and_logits(x)
+    assert logits.shape == (5, 10) and features.shape[0] == 5
+
+
+def test_gia_parameter_counts_match_the_book():
+    cfg = get_config("gia")
+    d = build_discriminator(cfg)
+    convs_and_dense = [m for m in d.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    # Keras summary of the book's discriminator: 320, 18496, 73856 and Dense(2048 -> 10) 20490
+    assert [n_params(m) for m in convs_and_dense] == [320, 18496, 73856, 20490]
+    g = build_generator(cfg)
+    layers = [m for m in g.modules() if isinstance(m, (torch.nn.ConvTranspose2d, torch.nn.Linear))]
+    assert [n_params(m) for m in layers] == [1266944, 295040, 73792, 577]
+
+
+def test_stacked_parameter_counts_match_the_tutorial():
+    cfg = get_config("stacked")
+    d = build_discriminator(cfg)
+    assert n_params(d) == 1280 + 147584 + 62730
+    g = build_generator(cfg)
+    layers = [m for m in g.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear))]
+    assert [n_params(m) for m in layers] == [633472, 262272, 262272, 6273]
+
+
+def test_keras_initialisation():
+    d = build_discriminator(get_config("stacked"))
+    assert all((m.bias == 0).all() for m in d.modules() if isinstance(m, torch.nn.Conv2d))
+    w = d.head.weight
+    limit = (6 / (w.shape[0] + w.shape[1])) ** 0.5  # Glorot uniform
+    assert w.abs().max() <= limit and w.abs().max() > 0.9 * limit
+
+
+def test_summary_lists_layers_and_totals():
+    text = summarize(get_config("stacked"))
+    assert "ConvTranspose2d" in text and "(2, 128, 28, 28)" in text
+    assert f"total parameters: {1280 + 147584 + 62730:,}" in text
