@@ -58,3 +58,17 @@ def test_summary_lists_layers_and_totals():
     text = summarize(get_config("stacked"))
     assert "ConvTranspose2d" in text and "(2, 128, 28, 28)" in text
     assert f"total parameters: {1280 + 147584 + 62730:,}" in text
+
+
+def test_keras_batchnorm_moving_averages_are_zero_debiased():
+    from sgan.models.keras import KerasBatchNorm2d
+
+    bn = KerasBatchNorm2d(3).train()
+    batches = [torch.randn(8, 3, 4, 4) * (i + 1) + i for i in range(3)]
+    biased = torch.zeros(3)
+    for t, x in enumerate(batches, start=1):
+        bn(x)
+        biased = 0.99 * biased + 0.01 * x.mean((0, 2, 3))
+        # Keras 2: assign_moving_average(zero_debias=True) -> biased / (1 - 0.99^t)
+        torch.testing.assert_close(bn.running_mean, biased / (1 - 0.99**t))
+    assert bn.eps == 1e-3

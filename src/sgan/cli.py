@@ -8,18 +8,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sgan.config import PRESETS, Config, config_from_dict, get_config
+from sgan.config import PRESETS, Config, config_from_dict, run_config
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by every command that trains."""
+    """The options of one run: which preset, how many labels, which seed, where."""
     p.add_argument("--preset", default="gia", choices=sorted(PRESETS), help="model and schedule (default: gia)")
     p.add_argument("--labels", type=int, help="labeled examples the trainer may see (default: 100)")
+    p.add_argument("--seed", type=int, help="seed for the labeled subset, initialisation and sampling")
+    p.add_argument("--out", help="run directory (default: runs/<preset>-<method>-<labels>-s<seed>)")
+    add_train_options(p)
+
+
+def add_train_options(p: argparse.ArgumentParser) -> None:
+    """Options every trained run takes, one run or a sweep of them."""
     p.add_argument("--steps", type=int, help="training steps (default: the preset's schedule)")
     p.add_argument("--batch-size", type=int,
                    help="images per step; presets that use half batches (stacked) take half for each update")
-    p.add_argument("--seed", type=int, help="seed for the labeled subset, initialisation and sampling")
-    p.add_argument("--out", help="run directory (default: runs/<preset>-<method>-<labels>-s<seed>)")
     p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], help="default: mnist")
     p.add_argument("--data-dir", help="folder holding the dataset files (else SGAN_DATA_DIR, cache, /usr/share/datasets)")
     p.add_argument("--sample-interval", type=int, help="steps between evaluations, sample grids and checkpoints")
@@ -30,22 +35,17 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace, method: str = "sgan") -> Config:
-    overrides: dict[str, Any] = dict(
-        method=method, labels=args.labels, steps=args.steps, seed=args.seed, out=args.out,
-        dataset=args.dataset, data_dir=args.data_dir, sample_interval=args.sample_interval,
-        precision=args.precision, compile=args.compile, threads=args.threads,
+    return run_config(args.preset, method, **run_options(args))
+
+
+def run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options a user gave, as run_config keywords (None: the preset's value)."""
+    single = {k: getattr(args, k, None) for k in ("labels", "seed", "out")}
+    return dict(
+        steps=args.steps, batch_size=args.batch_size, dataset=args.dataset, data_dir=args.data_dir,
+        sample_interval=args.sample_interval, precision=args.precision, compile=args.compile,
+        threads=args.threads, **single,
     )
-    config = get_config(args.preset, **overrides)
-    if args.batch_size is not None:
-        if args.batch_size <= 0:
-            raise ValueError(f"--batch-size must be positive, got {args.batch_size}")
-        half = config.labeled_batch_size / config.gen_batch_size  # 1 for gia/improved, 1/2 for stacked
-        part = max(1, round(args.batch_size * half))
-        config = config.replace(gen_batch_size=args.batch_size, labeled_batch_size=part,
-                                unlabeled_batch_size=part, fake_batch_size=part, baseline_batch_size=part)
-    if method == "supervised" and args.steps is not None:
-        config = config.replace(baseline_steps=args.steps)
-    return config
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -130,6 +130,29 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sgan.sweep import plan, run_sweep
+
+    presets = [p.strip() for p in args.presets.split(",") if p.strip()]
+    try:
+        labels = [int(n) for n in args.labels_list.split(",") if n.strip()]
+    except ValueError:
+        raise ValueError(f"--labels must be comma-separated integers, got {args.labels_list!r}") from None
+    if args.seeds <= 0:
+        raise ValueError(f"--seeds must be positive, got {args.seeds}")
+    specs = plan(presets, labels, range(args.seeds), args.baseline)
+    options = {k: v for k, v in run_options(args).items() if v is not None and k not in ("labels", "seed", "out")}
+    print(f"sweep: {len(specs)} runs into {args.out} ({args.workers} worker(s), executor {args.executor})")
+    _, failures = run_sweep(specs, args.out, options, workers=args.workers, executor=args.executor,
+                            address=args.address)
+    print(Path(args.out, "results.md").read_text())
+    if failures:
+        for spec, error in failures:
+            print(f"sgan: error: {spec.name} failed: {error.splitlines()[0]}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sgan", description="Semi-supervised GANs for image classification.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +177,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="train the SGAN and its supervised baseline, then tabulate")
     add_run_options(p)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("sweep", help="a grid of presets x label counts x seeds, resumable, aggregated")
+    add_train_options(p)
+    p.add_argument("--presets", default="gia", help="comma-separated presets (default: gia)")
+    p.add_argument("--labels", dest="labels_list", default="100", help="comma-separated label counts")
+    p.add_argument("--seeds", type=int, default=3, help="number of seeds, 0..N-1 (default: 3)")
+    p.add_argument("--baseline", action="store_true", help="also train each cell's supervised baseline")
+    p.add_argument("--out", required=True, help="sweep folder; rerunning resumes it")
+    p.add_argument("--workers", type=int, default=1, help="runs in parallel; cores are shared among them")
+    p.add_argument("--executor", choices=["local", "ray"], default="local")
+    p.add_argument("--address", help="Ray cluster address (default: start a local Ray instance)")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("evaluate", help="test accuracy of a checkpoint")
     p.add_argument("checkpoint")

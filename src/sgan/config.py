@@ -57,9 +57,8 @@ class Config:
     z_dist: str = "normal"  # "normal" or "uniform" ([0, 1), as improved-gan)
 
     # --- supervised baseline -----------------------------------------------------------
-    # Shuffled passes over the labeled set, like Keras' fit(); batches are always full (the
-    # permutations are concatenated), so a step count stands for a number of examples seen.
-    baseline_steps: int = 94
+    # Shuffled passes over the labeled set, exactly as Keras' fit() (last batch of a pass partial).
+    baseline_steps: int = 120
     baseline_batch_size: int = 32
 
     # --- run ---------------------------------------------------------------------------
@@ -80,7 +79,7 @@ class Config:
 
 # GANs in Action, ch. 7 (Langr & Bok). Values from the chapter's text; where it is silent,
 # from the book's notebook: unlabeled images are training images 100..59999, the supervised
-# baseline trains 30 epochs of batch 32 on the 100 labels (3000 examples: 94 full batches).
+# baseline trains 30 epochs of batch 32 on the 100 labels (4 batches an epoch: 120 steps).
 GIA: dict[str, Any] = dict(
     model="gia",
     label_selection="first",
@@ -97,7 +96,7 @@ GIA: dict[str, Any] = dict(
     shared_d_optimizer=False,  # two compiled Keras models, two Adam() instances
     fake_mode="eval",  # generator.predict(z) in the book's loop
     frozen_d_batch_stats=True,  # Keras 2, as the book ran
-    baseline_steps=94,  # the notebook's 30 epochs x 100 examples, in batches of 32
+    baseline_steps=120,  # the notebook's fit(epochs=30, batch_size=32): 4 batches an epoch
     baseline_batch_size=32,
 )
 
@@ -167,6 +166,25 @@ def get_config(preset: str = "gia", **overrides: Any) -> Config:
         raise ValueError(f"unknown config option(s): {', '.join(bad)}")
     values = {**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}}
     return Config(preset=preset, **values)
+
+
+def run_config(preset: str = "gia", method: str = "sgan", steps: int | None = None,
+               batch_size: int | None = None, **overrides: Any) -> Config:
+    """A run's configuration from the options a user gives on the command line or in a sweep.
+
+    `steps` sets the length of whichever method runs; `batch_size` is the images per step, and
+    presets that update on half batches (stacked: 100 -> 50) keep that ratio.
+    """
+    config = get_config(preset, method=method, **overrides)
+    if steps is not None:
+        config = config.replace(**{"baseline_steps" if method == "supervised" else "steps": steps})
+    if batch_size is not None:
+        if batch_size <= 0:
+            raise ValueError(f"batch size must be positive, got {batch_size}")
+        part = max(1, round(batch_size * config.labeled_batch_size / config.gen_batch_size))
+        config = config.replace(gen_batch_size=batch_size, labeled_batch_size=part, unlabeled_batch_size=part,
+                                fake_batch_size=part, baseline_batch_size=part)
+    return config
 
 
 def config_from_dict(values: dict[str, Any]) -> Config:

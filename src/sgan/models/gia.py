@@ -1,9 +1,8 @@
 """The SGAN of *GANs in Action*, chapter 7 (Langr & Bok), in PyTorch.
 
 Keras' 'same' padding is reproduced with explicit paddings that give the same output sizes
-(28 -> 14 -> 7 -> 4 in the discriminator, 7 -> 14 -> 14 -> 28 in the generator). Keras'
-BatchNormalization defaults are momentum 0.99 and epsilon 1e-3; PyTorch counts momentum the
-other way round, hence momentum=0.01 here.
+(28 -> 14 -> 7 -> 4 in the discriminator, 7 -> 14 -> 14 -> 28 in the generator). BatchNorm is
+Keras 2's (see `KerasBatchNorm2d`).
 """
 
 from __future__ import annotations
@@ -11,9 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from sgan.models.keras_init import keras_init_
-
-BN = dict(eps=1e-3, momentum=0.01)  # Keras BatchNormalization() defaults
+from sgan.models.keras import KerasBatchNorm2d, keras_init_
 
 
 class GiaGenerator(nn.Module):
@@ -29,10 +26,10 @@ class GiaGenerator(nn.Module):
         self.fc = nn.Linear(z_dim, 256 * 7 * 7)
         self.net = nn.Sequential(
             nn.ConvTranspose2d(256, 128, 3, stride=2, padding=1, output_padding=1),  # 7 -> 14
-            nn.BatchNorm2d(128, **BN),
+            KerasBatchNorm2d(128),
             nn.LeakyReLU(0.01),
             nn.ConvTranspose2d(128, 64, 3, stride=1, padding=1),  # 14 -> 14
-            nn.BatchNorm2d(64, **BN),
+            KerasBatchNorm2d(64),
             nn.LeakyReLU(0.01),
             nn.ConvTranspose2d(64, 1, 3, stride=2, padding=1, output_padding=1),  # 14 -> 28
             nn.Tanh(),
@@ -56,10 +53,10 @@ class GiaDiscriminator(nn.Module):
             nn.Conv2d(in_channels, 32, 3, stride=2, padding=1),  # 28 -> 14
             nn.LeakyReLU(0.01),
             nn.Conv2d(32, 64, 3, stride=2, padding=1),  # 14 -> 7
-            nn.BatchNorm2d(64, **BN),
+            KerasBatchNorm2d(64),
             nn.LeakyReLU(0.01),
             nn.Conv2d(64, 128, 3, stride=2, padding=1),  # 7 -> 4
-            nn.BatchNorm2d(128, **BN),
+            KerasBatchNorm2d(128),
             nn.LeakyReLU(0.01),
             nn.Dropout(0.5),
             nn.Flatten(),

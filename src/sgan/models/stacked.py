@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from sgan.models.keras_init import keras_init_
+from sgan.models.keras import keras_init_
 
 
 class StackedGenerator(nn.Module):

@@ -1,0 +1,55 @@
+"""Reproduce the two tutorials: full schedules, several seeds, SGAN and its supervised baseline.
+
+    python benchmarks/reproduce.py                      # gia and stacked, seeds 0-2
+    python benchmarks/reproduce.py --presets gia --seeds 5
+
+Runs go to runs/reproduce/ (not committed); rerunning skips complete runs and resumes
+interrupted ones, so the full table can be built over several sessions. The aggregate is
+copied to benchmarks/results/reproduction.md and .csv, with one row per run in
+reproduction_runs.csv (the small files that are committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import sys
+from pathlib import Path
+
+from sgan.sweep import collect_reports, plan, run_sweep
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", default="gia,stacked")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--out", default="runs/reproduce")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--data-dir")
+    args = parser.parse_args()
+
+    specs = plan(args.presets.split(","), [100], range(args.seeds), baseline=True)
+    options = {"data_dir": args.data_dir} if args.data_dir else {}
+    _, failures = run_sweep(specs, args.out, options, workers=args.workers)
+    RESULTS.mkdir(exist_ok=True)
+    for name, target in (("results.md", "reproduction.md"), ("results.csv", "reproduction.csv"),
+                         ("accuracy_vs_labels.png", None)):
+        if target:
+            shutil.copy(Path(args.out) / name, RESULTS / target)
+    fields = ["preset", "method", "labels", "seed", "steps", "test_accuracy", "test_errors", "wall_seconds",
+              "seconds_per_step", "labeled_indices_sha256"]
+    with open(RESULTS / "reproduction_runs.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields + ["cpu", "torch_threads"])
+        writer.writeheader()
+        for r in collect_reports(args.out):
+            writer.writerow({**{k: r[k] for k in fields}, "cpu": r["machine"]["cpu"],
+                             "torch_threads": r["machine"]["torch_threads"]})
+    print((RESULTS / "reproduction.md").read_text())
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

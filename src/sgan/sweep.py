@@ -1,0 +1,204 @@
+"""Experiment grids: presets x label counts x seeds, SGAN and optionally its supervised baseline.
+
+A sweep is a folder of run directories named `<preset>-<method>-<labels>-s<seed>`. A run with a
+`report.json` is complete and skipped; one with only a checkpoint is resumed. So an interrupted
+sweep, rerun with the same command, picks up where it stopped. After every run the aggregate
+(`results.csv`, `results.md`, `accuracy_vs_labels.png`) is rewritten from the reports on disk.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sgan.config import PRESETS, run_config
+
+RESULT_FIELDS = ["preset", "method", "labels", "runs", "accuracy_mean", "accuracy_std", "errors_mean",
+                 "errors_std", "wall_seconds_mean", "steps"]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    preset: str
+    method: str
+    labels: int
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.preset}-{self.method}-{self.labels}-s{self.seed}"
+
+
+def plan(presets: Iterable[str], labels: Iterable[int], seeds: Iterable[int], baseline: bool) -> list[RunSpec]:
+    """Every run of the grid; baselines (cheap) before the SGAN runs of each preset."""
+    presets, labels, seeds = list(presets), list(labels), list(seeds)
+    for p in presets:
+        if p not in PRESETS:
+            raise ValueError(f"unknown preset {p!r}; choose from {', '.join(PRESETS)}")
+    if not (presets and labels and seeds):
+        raise ValueError("a sweep needs at least one preset, one label count and one seed")
+    methods = ["supervised", "sgan"] if baseline else ["sgan"]
+    return [RunSpec(p, m, n, s) for p in presets for m in methods for n in labels for s in seeds]
+
+
+def run_one(spec: RunSpec, root: str | Path, options: dict[str, Any]) -> dict[str, Any]:
+    """Train, resume or skip one run of the sweep; returns its report."""
+    from sgan.trainer import resume, train
+
+    run_dir = Path(root) / spec.name
+    report = run_dir / "report.json"
+    if report.is_file():
+        return {**json.loads(report.read_text()), "skipped": True}
+    if (run_dir / "checkpoint.pt").is_file():
+        return resume(run_dir, steps=options.get("steps"), progress=False)
+    config = run_config(spec.preset, spec.method, labels=spec.labels, seed=spec.seed, out=str(run_dir), **options)
+    return train(config, progress=False)
+
+
+def _run_safely(spec: RunSpec, root: str, options: dict[str, Any]) -> tuple[RunSpec, dict | None, str | None]:
+    try:
+        return spec, run_one(spec, root, options), None
+    except Exception as e:  # one failed run must not stop the sweep; it is reported at the end
+        return spec, None, f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"
+
+
+def run_sweep(specs: list[RunSpec], root: str | Path, options: dict[str, Any] | None = None, workers: int = 1,
+              executor: str = "local", address: str | None = None,
+              log: Callable[[str], None] = print) -> tuple[list[dict[str, Any]], list[tuple[RunSpec, str]]]:
+    """Run the grid and aggregate it. Returns (reports, failures).
+
+    Locally, `workers` processes share the cores: each run gets cores // workers torch threads.
+    With executor="ray" each run is a Ray task asking for that many CPUs, on the cluster at
+    `address` (None: a local Ray instance).
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    options = dict(options or {})
+    if workers <= 0:
+        raise ValueError(f"workers must be positive, got {workers}")
+    cores = os.cpu_count() or 1
+    options.setdefault("threads", max(1, cores // workers))
+    reports: list[dict[str, Any]] = []
+    failures: list[tuple[RunSpec, str]] = []
+
+    def done(spec: RunSpec, report: dict | None, error: str | None) -> None:
+        if error is not None:
+            failures.append((spec, error))
+            log(f"[{len(reports) + len(failures)}/{len(specs)}] {spec.name}: FAILED {error.splitlines()[0]}")
+        else:
+            reports.append(report)
+            state = "complete, skipped" if report.get("skipped") else f"{report['wall_seconds']:.0f} s"
+            log(f"[{len(reports) + len(failures)}/{len(specs)}] {spec.name}: test accuracy "
+                f"{100 * report['test_accuracy']:.2f}% ({state})")
+        write_results(root, collect_reports(root))
+
+    if executor == "local" and workers == 1:
+        for spec in specs:
+            done(*_run_safely(spec, str(root), options))
+    elif executor == "local":
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(_run_safely, spec, str(root), options) for spec in specs]
+            for future in as_completed(futures):
+                done(*future.result())
+    elif executor == "ray":
+        try:
+            import ray
+        except ImportError:
+            raise ValueError("--executor ray needs Ray: pip install 'sgan[ray]'") from None
+        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+        remote = ray.remote(num_cpus=options["threads"])(_run_safely)
+        pending = [remote.remote(spec, str(root), options) for spec in specs]
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            done(*ray.get(ready[0]))
+    else:
+        raise ValueError(f"unknown executor {executor!r}; choose local or ray")
+    return reports, failures
+
+
+def collect_reports(root: str | Path) -> list[dict[str, Any]]:
+    """Every complete run's report under `root` (one folder down)."""
+    return [json.loads(p.read_text()) for p in sorted(Path(root).glob("*/report.json"))]
+
+
+def aggregate(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and standard deviation (ddof=1, as papers report over seeds) per grid cell."""
+    cells: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    for r in reports:
+        cells.setdefault((r["preset"], r["method"], int(r["labels"])), []).append(r)
+    rows = []
+    for (preset, method, labels), rs in sorted(cells.items()):
+        acc = np.array([r["test_accuracy"] for r in rs])
+        err = np.array([r["test_errors"] for r in rs])
+        ddof = 1 if len(rs) > 1 else 0
+        rows.append({
+            "preset": preset, "method": method, "labels": labels, "runs": len(rs),
+            "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std(ddof=ddof)),
+            "errors_mean": float(err.mean()), "errors_std": float(err.std(ddof=ddof)),
+            "wall_seconds_mean": float(np.mean([r["wall_seconds"] for r in rs])),
+            "steps": int(np.median([r["steps"] for r in rs])),
+        })
+    return rows
+
+
+def results_markdown(rows: list[dict[str, Any]], machine: str = "") -> str:
+    lines = ["| preset | method | labels | runs | test accuracy (%) | test errors / 10000 | steps | wall s / run |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['preset']} | {r['method']} | {r['labels']} | {r['runs']} | "
+            f"{100 * r['accuracy_mean']:.2f} ± {100 * r['accuracy_std']:.2f} | "
+            f"{r['errors_mean']:.0f} ± {r['errors_std']:.0f} | {r['steps']} | {r['wall_seconds_mean']:.0f} |")
+    if machine:
+        lines += ["", f"Machine: {machine}. Mean ± standard deviation over seeds (labeled subset and initialisation)."]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(root: str | Path, reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    root = Path(root)
+    rows = aggregate(reports)
+    with open(root / "results.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=RESULT_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    machine = ""
+    if reports:
+        m = reports[-1].get("machine", {})
+        machine = f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, torch {reports[-1].get('torch_version', '?')}"
+    (root / "results.md").write_text(results_markdown(rows, machine))
+    if rows:
+        plot_accuracy_vs_labels(rows, root / "accuracy_vs_labels.png")
+    return rows
+
+
+def plot_accuracy_vs_labels(rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for preset in sorted({r["preset"] for r in rows}):
+        for method, style in (("sgan", "-o"), ("supervised", "--s")):
+            cell = sorted((r for r in rows if r["preset"] == preset and r["method"] == method), key=lambda r: r["labels"])
+            if cell:
+                ax.errorbar([r["labels"] for r in cell], [100 * r["accuracy_mean"] for r in cell],
+                            yerr=[100 * r["accuracy_std"] for r in cell], fmt=style, capsize=3,
+                            label=f"{preset} {'SGAN' if method == 'sgan' else 'supervised'}")
+    ax.set_xscale("log")
+    ax.set(xlabel="labeled examples", ylabel="test accuracy (%)", title="Test accuracy against label count")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
