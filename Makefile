@@ -3,8 +3,11 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# On this machine the datasets live beside the checkout; elsewhere sgan searches/downloads.
+# Where the datasets sit beside the checkout (this project's machines and CI), use them;
+# elsewhere sgan searches its cache and /usr/share/datasets, then downloads.
+ifneq ($(wildcard ../shared/datasets/mnist),)
 export SGAN_DATA_DIR ?= $(abspath ../shared/datasets)
+endif
 
 .PHONY: setup demo data test lint clean
 

@@ -47,8 +47,10 @@ def test_train_evaluate_sample_resume_workflow(mnist_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert json.loads((run / "report.json").read_text())["steps"] == 40
 
-    proc = sgan("train", "--config", str(run / "config.json"), "--no-progress")
+    proc = sgan("train", "--config", str(run / "config.json"), "--out", str(tmp_path / "rerun"), "--no-progress")
     assert proc.returncode == 0, proc.stderr
+    rerun = json.loads((tmp_path / "rerun" / "report.json").read_text())
+    assert rerun["steps"] == 40 and rerun["labeled_indices_sha256"] == report["labeled_indices_sha256"]
 
 
 @pytest.mark.mnist

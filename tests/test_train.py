@@ -17,7 +17,8 @@ from sgan.inference import load_networks
 from sgan.trainer import Trainer, TrainingError, TrainingInterrupted, frozen, resume, train
 
 
-def synthetic_split(n_lab: int = 20, n_unl: int = 64, n_test: int = 40, pixel_range: str = "tanh") -> SemiSupervisedSplit:
+def synthetic_split(n_lab: int = 20, n_unl: int = 64, n_test: int = 40,
+                    pixel_range: str = "tanh") -> SemiSupervisedSplit:
     g = torch.Generator().manual_seed(0)
     low = -1.0 if pixel_range == "tanh" else 0.0
 
@@ -78,7 +79,8 @@ def test_each_update_moves_only_what_it_should(preset, tmp_path):
         else:
             assert changed(d_prev, d_now), f"{name} update did not move the discriminator"
             # generator buffers may move (BatchNorm statistics of the forward pass), weights not
-            moved = {k for k in changed(g_prev, g_now) if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))}
+            stats = ("running_mean", "running_var", "num_batches_tracked")
+            moved = {k for k in changed(g_prev, g_now) if not k.endswith(stats)}
             assert not moved, f"{name} update moved generator weights {moved}"
         g_prev, d_prev = g_now, d_now
     assert all(p.requires_grad for p in D.parameters()), "the generator update left D frozen"
@@ -126,9 +128,10 @@ def test_trainer_never_sees_more_labels_than_asked(tmp_path, monkeypatch):
 
     monkeypatch.setattr(t, "step", spy)
     t.fit()
-    labeled = {tuple(img.flatten()[:8].tolist()): int(y) for img, y in zip(split.labeled_images, split.labeled_targets)}
+    pairs = zip(split.labeled_images, split.labeled_targets, strict=True)
+    labeled = {tuple(img.flatten()[:8].tolist()): int(y) for img, y in pairs}
     for x_lab, y_lab in seen:
-        for img, y in zip(x_lab, y_lab):
+        for img, y in zip(x_lab, y_lab, strict=True):
             key = tuple(img.flatten()[:8].tolist())
             assert key in labeled and labeled[key] == int(y)
     # nothing the trainer holds carries more labels than the labeled set
@@ -146,7 +149,8 @@ def test_checkpoint_round_trip_and_weights_only(tmp_path):
     _, _, G, D = load_networks(path)
     x = synthetic_split().test_images
     torch.testing.assert_close(D(x), t.discriminator.eval()(x))
-    for name in ("config.json", "report.json", "history.csv", "samples.png", "curves.png", "confusion.png", "report.md"):
+    for name in ("config.json", "report.json", "history.csv", "samples.png", "curves.png", "confusion.png",
+                 "report.md"):
         assert (tmp_path / "run" / name).is_file(), name
     for key in ("preset", "method", "labels", "seed", "steps", "test_accuracy", "labeled_train_accuracy",
                 "per_class_accuracy", "labeled_indices_sha256", "wall_seconds", "torch_version"):
@@ -247,3 +251,15 @@ def test_short_real_mnist_run_beats_chance(mnist_dir, tmp_path):
     result = train(cfg, progress=False)
     assert result["labels"] == 100 and result["unlabeled_pool"] == 59900
     assert result["test_accuracy"] > 0.5
+
+
+def test_ema_warms_up_then_averages_with_the_configured_decay():
+    from sgan.trainer import ema_with_warmup
+
+    update = ema_with_warmup(0.9999)
+    ema, cur = [torch.zeros(3)], [torch.ones(3)]
+    update(ema, cur, torch.tensor(0))  # first update: decay min(0.9999, 1/10) = 0.1
+    torch.testing.assert_close(ema[0], torch.full((3,), 0.9))
+    ema = [torch.zeros(3)]
+    update(ema, cur, torch.tensor(10**7))  # late: the plain decay
+    torch.testing.assert_close(ema[0], torch.full((3,), 1e-4))

@@ -26,7 +26,8 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int,
                    help="images per step; presets that use half batches (stacked) take half for each update")
     p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], help="default: mnist")
-    p.add_argument("--data-dir", help="folder holding the dataset files (else SGAN_DATA_DIR, cache, /usr/share/datasets)")
+    p.add_argument("--data-dir",
+                   help="folder holding the dataset files (else SGAN_DATA_DIR, cache, /usr/share/datasets)")
     p.add_argument("--sample-interval", type=int, help="steps between evaluations, sample grids and checkpoints")
     p.add_argument("--precision", choices=["fp32", "bf16"], help="bf16: autocast on CPU")
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the networks")
@@ -66,6 +67,8 @@ def cmd_train(args: argparse.Namespace, method: str = "sgan") -> int:
     else:
         if getattr(args, "config", None):
             config = load_config_file(args.config)
+            if args.out:
+                config = config.replace(out=args.out)
         else:
             config = config_from_args(args, method)
         if getattr(args, "summary", False):

@@ -66,6 +66,9 @@ class Config:
     out: str | None = None  # run directory; None: runs/<preset>-<method>-<labels>-s<seed>
     precision: str = "fp32"  # "fp32" or "bf16" (autocast on CPU)
     compile: bool = False  # torch.compile the networks
+    # NHWC weights for oneDNN's convolutions: measured on a 2-core AVX-512 CPU, the stacked
+    # preset's 128-channel layers run 1.5x faster (489 -> 322 ms/step), gia's small ones 17% slower.
+    channels_last: bool = False
     threads: int | None = None  # torch intra-op threads; None: all cores
     num_classes: int = 10
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes carried to reports
@@ -117,6 +120,7 @@ STACKED: dict[str, Any] = dict(
     beta1=0.5,
     d_update="separate",
     shared_d_optimizer=True,
+    channels_last=True,
     fake_mode="train",  # no BatchNorm in this generator: both modes are the same function
     frozen_d_batch_stats=True,  # no BatchNorm in this discriminator either
     baseline_steps=12000,  # the tutorial has no baseline: match its 12000 supervised updates
@@ -146,7 +150,8 @@ IMPROVED: dict[str, Any] = dict(
     g_loss="feature_matching",
     fake_mode="train",
     # The reference's EMA decay is 0.9999 from a zero start (no bias correction); ours starts
-    # from the initial weights, which only changes the first epochs' figures.
+    # from the initial weights with a warm-up (trainer.ema_with_warmup), which only changes the
+    # first epochs' figures.
     ema_decay=0.9999,
     z_dist="uniform",
     baseline_steps=600 * 20,

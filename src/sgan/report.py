@@ -108,6 +108,6 @@ def write_run_report(run_dir: Path, result: dict[str, Any], history: list[dict[s
     if history:
         lines += ["## Training curves", "", "![curves](curves.png)", ""]
     lines += ["## Confusion matrix (test)", "", "![confusion](confusion.png)", "",
-              "Files: `config.json` (rerun with `sgan train --config config.json`), `history.csv`, "
+              "Files: `config.json` (rerun with `sgan train --config config.json --out NEW_DIR`), `history.csv`, "
               "`checkpoint.pt`, `report.json`.", ""]
     (run_dir / "report.md").write_text("\n".join(lines))

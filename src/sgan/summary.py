@@ -40,5 +40,6 @@ def summarize(config: Config) -> str:
     x = torch.zeros(2, 1, 28, 28)
     return "\n".join([
         layer_table(g, z, f"Generator ({config.preset}), input z: {tuple(z.shape)}"),
-        layer_table(d, x, f"Discriminator ({config.preset}), input: {tuple(x.shape)}, outputs {config.num_classes} logits"),
+        layer_table(d, x, f"Discriminator ({config.preset}), input: {tuple(x.shape)}, "
+                          f"outputs {config.num_classes} logits"),
     ])

@@ -66,8 +66,12 @@ def run_one(spec: RunSpec, root: str | Path, options: dict[str, Any]) -> dict[st
 
 
 def _run_safely(spec: RunSpec, root: str, options: dict[str, Any]) -> tuple[RunSpec, dict | None, str | None]:
+    from sgan.trainer import TrainingInterrupted
+
     try:
         return spec, run_one(spec, root, options), None
+    except TrainingInterrupted:
+        raise  # Ctrl-C / SIGTERM stops the whole sweep; the run's checkpoint is saved
     except Exception as e:  # one failed run must not stop the sweep; it is reported at the end
         return spec, None, f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"
 
@@ -116,8 +120,13 @@ def run_sweep(specs: list[RunSpec], root: str | Path, options: dict[str, Any] | 
         except ImportError:
             raise ValueError("--executor ray needs Ray: pip install 'sgan[ray]'") from None
         ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
-        remote = ray.remote(num_cpus=options["threads"])(_run_safely)
-        pending = [remote.remote(spec, str(root), options) for spec in specs]
+        # Workers of a cluster started apart (`ray start`, --address) share neither the driver's
+        # working directory nor its environment: give them an absolute sweep folder (on storage
+        # they share) and the dataset location.
+        env = {k: os.environ[k] for k in ("SGAN_DATA_DIR",) if k in os.environ}
+        runtime_env = {"env_vars": env} if env else None
+        remote = ray.remote(num_cpus=options["threads"], runtime_env=runtime_env)(_run_safely)
+        pending = [remote.remote(spec, str(root.resolve()), options) for spec in specs]
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
             done(*ray.get(ready[0]))
@@ -190,7 +199,8 @@ def plot_accuracy_vs_labels(rows: list[dict[str, Any]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for preset in sorted({r["preset"] for r in rows}):
         for method, style in (("sgan", "-o"), ("supervised", "--s")):
-            cell = sorted((r for r in rows if r["preset"] == preset and r["method"] == method), key=lambda r: r["labels"])
+            cell = sorted((r for r in rows if r["preset"] == preset and r["method"] == method),
+                          key=lambda r: r["labels"])
             if cell:
                 ax.errorbar([r["labels"] for r in cell], [100 * r["accuracy_mean"] for r in cell],
                             yerr=[100 * r["accuracy_std"] for r in cell], fmt=style, capsize=3,

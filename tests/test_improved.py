@@ -1,0 +1,167 @@
+"""Tests for the Salimans et al. 2016 MNIST networks (sgan.models.improved).
+
+They check what the trainer relies on: shapes and ranges, the weight-norm data-dependent
+initialization, and that the Gaussian noise (the discriminator's regularizer) is on in training
+and off in evaluation, as in openai/improved-gan train_mnist_feature_matching.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from sgan.models.improved import (
+    BatchNormShift,
+    GaussianNoise,
+    ImprovedDiscriminator,
+    ImprovedGenerator,
+    WeightNormLinear,
+)
+
+B, K = 7, 10
+INIT_BATCH = 500  # the reference's data-dependent init batch: trainx[:500]
+
+# Tolerances for the init statistics. After `initialize` the pre-activations on the init batch
+# are exactly normalized in exact arithmetic; what is left is float32 rounding of dot products
+# over at most 1000 inputs and of means over 500 rows, ~1e-6 relative on values of order 1.
+# 1e-4 (mean) and 1e-3 (std) leave a wide margin yet are far below the un-initialized values
+# (first-layer std ~0.29 on U(0,1) pixels, means of order 1), so the test is not vacuous.
+MEAN_TOL = 1e-4
+STD_TOL = 1e-3
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+
+
+def _wn_layers(d: ImprovedDiscriminator) -> list[WeightNormLinear]:
+    return [m for m in d.modules() if isinstance(m, WeightNormLinear)]
+
+
+def _preactivations(d: ImprovedDiscriminator, x: Tensor) -> list[Tensor]:
+    """Run d on x and return every WeightNormLinear's output (its pre-activation)."""
+    outs: list[Tensor] = []
+    hooks = [m.register_forward_hook(lambda _m, _i, o: outs.append(o)) for m in _wn_layers(d)]
+    try:
+        with torch.no_grad():
+            d(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return outs
+
+
+def _assert_normalized(pre: list[Tensor]) -> None:
+    assert [p.shape[1] for p in pre] == [1000, 500, 250, 250, 250, K]
+    for p in pre:
+        assert p.mean(0).abs().max().item() < MEAN_TOL
+        std = p.std(0, unbiased=False)  # the reference normalizes the population std
+        assert (std - 1).abs().max().item() < STD_TOL
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_shapes_and_range(training: bool) -> None:
+    d, g = ImprovedDiscriminator(num_classes=K), ImprovedGenerator()
+    d.train(training)
+    g.train(training)
+    x = torch.rand(B, 1, 28, 28)
+    assert d(x).shape == (B, K)
+    features, logits = d.features_and_logits(x)
+    assert features.shape == (B, 250) and d.feature_dim == 250
+    assert logits.shape == (B, K)
+    assert (features >= 0).all()  # taken after the ReLU, before the noise
+    imgs = g(torch.rand(B, 100))
+    assert imgs.shape == (B, 1, 28, 28)
+    assert imgs.min() >= 0 and imgs.max() <= 1
+
+
+def test_features_match_logits_pass_in_eval() -> None:
+    d = ImprovedDiscriminator().eval()
+    x = torch.rand(B, 1, 28, 28)
+    features, logits = d.features_and_logits(x)
+    torch.testing.assert_close(logits, d(x))
+    torch.testing.assert_close(logits, d.out(features))  # no noise between them in eval
+
+
+def test_data_init_statistics_with_reference_noise() -> None:
+    """initialize() as the reference runs it, noise on: replaying the same noise draws in a
+    training-mode pass reproduces the init pass, whose pre-activations are normalized."""
+    d = ImprovedDiscriminator()
+    x = torch.rand(INIT_BATCH, 1, 28, 28)
+    before = _preactivations(d.eval(), x)
+    assert (before[0].std(0) - 1).abs().max() > 0.5  # not normalized before init
+    d.train()
+    torch.manual_seed(123)
+    d.initialize(x)
+    torch.manual_seed(123)
+    _assert_normalized(_preactivations(d, x))
+
+
+def test_data_init_statistics_without_noise() -> None:
+    d = ImprovedDiscriminator().eval()
+    x = torch.rand(INIT_BATCH, 1, 28, 28)
+    d.initialize(x, noise=False)
+    _assert_normalized(_preactivations(d, x))
+    assert not d.training and not d.input_noise.training  # mode restored
+
+
+def test_effective_weight_rows_have_norm_g() -> None:
+    d = ImprovedDiscriminator()
+    d.initialize(torch.rand(INIT_BATCH, 1, 28, 28))
+    for layer in _wn_layers(d):
+        assert not torch.allclose(layer.g, torch.ones_like(layer.g))  # init changed g
+        norms = layer.weight().norm(dim=1)
+        torch.testing.assert_close(norms, layer.g.detach(), rtol=1e-5, atol=0)
+    g = ImprovedGenerator().out  # eps 1e-6 under the root: still norm g to ~1e-7 relative
+    torch.testing.assert_close(g.weight().norm(dim=1), g.g.detach(), rtol=1e-5, atol=0)
+
+
+def test_trainable_scales_as_reference() -> None:
+    """Hidden layers' g is frozen (a buffer), the output layer's g is trained."""
+    d = ImprovedDiscriminator()
+    names = {n for n, _ in d.named_parameters()}
+    assert "out.g" in names
+    assert not any(n.startswith("hidden.") and n.endswith(".g") for n in names)
+    assert "hidden.0.g" in d.state_dict()  # still saved, it is set by initialize()
+    d(torch.rand(B, 1, 28, 28)).logsumexp(1).mean().backward()
+    assert d.out.g.grad is not None and d.hidden[0].v.grad is not None
+    assert d.hidden[0].bias.grad is not None
+
+
+def test_noise_only_in_training() -> None:
+    d = ImprovedDiscriminator()
+    x = torch.rand(B, 1, 28, 28)
+    d.eval()
+    torch.testing.assert_close(d(x), d(x), rtol=0, atol=0)
+    d.train()
+    assert not torch.allclose(d(x), d(x))
+
+
+@pytest.mark.parametrize("sigma", [0.3, 0.5])
+def test_gaussian_noise_std(sigma: float) -> None:
+    noise = GaussianNoise(sigma)
+    x = torch.full((200_000,), 2.0)
+    e = noise(x) - x
+    # Standard errors: mean sigma/sqrt(n) ~ 1e-3, std sigma/sqrt(2n) ~ 8e-4; 1e-2 is > 10 SE.
+    assert abs(e.mean().item()) < 1e-2
+    assert abs(e.std().item() - sigma) < 1e-2
+    assert torch.equal(noise.eval()(x), x)
+
+
+def test_generator_batch_norm_uses_batch_statistics() -> None:
+    """No running statistics (the reference never uses them): eval equals train, and each
+    BatchNorm output is standardized over the batch before its shift."""
+    g = ImprovedGenerator()
+    assert not hasattr(g, "initialize")  # no data-dependent init in the reference generator
+    z = torch.rand(B, 100)
+    torch.testing.assert_close(g.train()(z), g.eval()(z))
+    bn = BatchNormShift(5)
+    with torch.no_grad():
+        bn.bias.fill_(0.25)
+    y = bn(torch.randn(64, 5) * 3 + 1)
+    torch.testing.assert_close(y.mean(0), torch.full((5,), 0.25), atol=1e-5, rtol=0)
+    torch.testing.assert_close(y.std(0, unbiased=False), torch.ones(5), atol=1e-4, rtol=0)
+    linears = [m for m in g.hidden if isinstance(m, nn.Linear)]
+    assert len(linears) == 2 and all(m.bias is None for m in linears)

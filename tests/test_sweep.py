@@ -1,0 +1,331 @@
+"""Sweeps as a user relies on them: the grid planned, runs aggregated into mean ± std over seeds,
+an interrupted sweep resumed by rerunning it, a failed run reported without stopping the rest,
+and the same grid run by parallel local workers, by Ray, and from the command line."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import sgan.trainer
+from sgan.data import SemiSupervisedSplit, indices_sha256
+from sgan.sweep import RESULT_FIELDS, RunSpec, collect_reports, plan, run_sweep, write_results
+from sgan.trainer import Trainer
+
+REPO = Path(__file__).resolve().parents[1]
+TRAINER_STEP = Trainer.step
+# Two steps of batch 8, evaluated and checkpointed at the end: well under a second a run.
+TINY = {"steps": 2, "sample_interval": 2, "batch_size": 8, "threads": 1}
+
+
+@pytest.fixture
+def mnist_dir() -> Path:
+    """The real MNIST files (SGAN_DATA_DIR, else ../shared/datasets); skips the test without them.
+
+    Stands in for the shared fixture of tests/conftest.py until that lands."""
+    places = [os.environ.get("SGAN_DATA_DIR"), REPO.parent / "shared" / "datasets"]
+    for place in filter(None, places):
+        for directory in (Path(place), Path(place) / "mnist"):
+            if any((directory / f"train-images-idx3-ubyte{gz}").is_file() for gz in ("", ".gz")):
+                return directory.resolve()
+    pytest.skip("real MNIST not found: set SGAN_DATA_DIR")
+
+
+def synthetic_split(pixel_range: str = "tanh", **_) -> SemiSupervisedSplit:
+    """20 labeled, 32 unlabeled and 20 test images of noise: make_split's stand-in."""
+    g = torch.Generator().manual_seed(0)
+    low = -1.0 if pixel_range == "tanh" else 0.0
+
+    def images(n: int) -> torch.Tensor:
+        return low + (1 - low) * torch.rand(n, 1, 28, 28, generator=g)
+
+    idx = np.arange(20, dtype=np.int64)
+    return SemiSupervisedSplit(
+        labeled_images=images(20), labeled_targets=torch.arange(20) % 10,
+        unlabeled_images=images(32), test_images=images(20), test_targets=torch.arange(20) % 10,
+        labeled_indices=idx, labeled_sha256=indices_sha256(idx), source=Path("synthetic"),
+        num_classes=10,
+    )
+
+
+@pytest.fixture
+def tiny_runs(monkeypatch):
+    """Runs train on the synthetic split (labels must be 20), never on MNIST, and draw no
+    pictures (matplotlib would take most of their time); the files are still written, empty."""
+    monkeypatch.setattr("sgan.trainer.make_split", synthetic_split)
+
+    def touch(_data, path, *args, **kwargs):
+        Path(path).touch()
+        return Path(path)
+
+    for name in ("sgan.report.save_grid", "sgan.report.plot_curves", "sgan.report.plot_confusion",
+                 "sgan.sweep.plot_accuracy_vs_labels"):
+        monkeypatch.setattr(name, touch)
+
+
+def count_steps(monkeypatch, fail=None) -> list[tuple[str, int, int]]:
+    """Spy on Trainer.step: records (method, seed, step about to run); `fail(trainer)` raises."""
+    calls = []
+
+    def step(self, *batch):
+        calls.append((self.config.method, self.config.seed, self.step_count + 1))
+        if fail is not None and fail(self):
+            raise RuntimeError(f"boom at step {self.step_count + 1}")
+        return TRAINER_STEP(self, *batch)
+
+    monkeypatch.setattr(Trainer, "step", step)
+    return calls
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# ---------------------------------------------------------------------------------- the plan
+def test_plan_covers_the_grid_with_cheap_baselines_first_per_preset():
+    """Every preset x method x labels x seed, once; each preset's baselines run before its SGANs."""
+    specs = plan(["gia", "improved"], [20, 100], [0, 1], baseline=True)
+    assert len(specs) == 16 and len(set(specs)) == 16
+    assert [s.method for s in specs] == (["supervised"] * 4 + ["sgan"] * 4) * 2
+    assert [s.preset for s in specs] == ["gia"] * 8 + ["improved"] * 8
+    assert specs[:4] == [RunSpec("gia", "supervised", n, s) for n in (20, 100) for s in (0, 1)]
+    assert specs[4].name == "gia-sgan-20-s0"
+    sgan_only = plan(["gia"], [100], range(3), baseline=False)
+    assert sgan_only == [RunSpec("gia", "sgan", 100, s) for s in range(3)]
+
+
+def test_plan_refuses_unknown_presets_and_empty_grids():
+    """A typo or an empty list is refused before any run starts, naming the problem."""
+    with pytest.raises(ValueError, match=r"unknown preset 'gan'.*gia"):
+        plan(["gia", "gan"], [100], [0], baseline=False)
+    for presets, labels, seeds in (([], [100], [0]), (["gia"], [], [0]), (["gia"], [100], [])):
+        with pytest.raises(ValueError, match="at least one preset, one label count and one seed"):
+            plan(presets, labels, seeds, baseline=True)
+
+
+# ---------------------------------------------------------------------------------- aggregation
+def fake_report(root: Path, method: str, labels: int, seed: int, accuracy: float, errors: int,
+                wall: float, steps: int) -> None:
+    run = root / f"gia-{method}-{labels}-s{seed}"
+    run.mkdir(parents=True)
+    (run / "report.json").write_text(json.dumps({
+        "preset": "gia", "method": method, "labels": labels, "seed": seed, "steps": steps,
+        "test_accuracy": accuracy, "test_errors": errors, "wall_seconds": wall,
+        "machine": {"cpu": "Test CPU", "cores": 2, "torch_threads": 2}, "torch_version": "9.9.9",
+    }))
+
+
+def test_aggregate_reports_mean_and_sample_std_over_seeds(tmp_path):
+    """results.csv / results.md / the plot hold mean ± std (ddof=1) per cell, in label order."""
+    seeds = [(0.90, 1000, 10.0), (0.92, 800, 12.0), (0.97, 300, 14.0)]
+    for seed, (acc, err, wall) in enumerate(seeds):
+        fake_report(tmp_path, "sgan", 100, seed, acc, err, wall, 8000)
+    fake_report(tmp_path, "sgan", 20, 0, 0.50, 5000, 4.0, 8000)
+    fake_report(tmp_path, "supervised", 100, 0, 0.75, 2500, 5.0, 120)
+    rows = write_results(tmp_path, collect_reports(tmp_path))
+
+    # accuracies 0.90, 0.92, 0.97: deviations -.03, -.01, .04; sum of squares 26e-4 over n-1 = 2
+    sgan100 = rows[1]
+    assert (sgan100["method"], sgan100["labels"], sgan100["runs"]) == ("sgan", 100, 3)
+    assert sgan100["accuracy_mean"] == pytest.approx(0.93)
+    assert sgan100["accuracy_std"] == pytest.approx(np.sqrt(13e-4))  # 0.0361; ddof=0 gives 0.0294
+    # errors out of 10000: 1000, 800, 300; deviations 300, 100, -400; 26e4 / 2
+    assert sgan100["errors_mean"] == pytest.approx(700)
+    assert sgan100["errors_std"] == pytest.approx(np.sqrt(13e4))  # 360.6
+    assert sgan100["wall_seconds_mean"] == pytest.approx(12) and sgan100["steps"] == 8000
+    # a cell with one run has no spread to report: 0, not NaN
+    cells = [(r["method"], r["labels"], r["runs"], r["accuracy_std"], r["errors_std"])
+             for r in rows]
+    assert cells == [
+        ("sgan", 20, 1, 0.0, 0.0),
+        ("sgan", 100, 3, sgan100["accuracy_std"], sgan100["errors_std"]),
+        ("supervised", 100, 1, 0.0, 0.0),
+    ]
+
+    table = read_csv(tmp_path / "results.csv")
+    assert list(table[0]) == RESULT_FIELDS == [
+        "preset", "method", "labels", "runs", "accuracy_mean", "accuracy_std",
+        "errors_mean", "errors_std", "wall_seconds_mean", "steps",
+    ]
+    assert [(r["method"], r["labels"], r["runs"]) for r in table] == [
+        ("sgan", "20", "1"), ("sgan", "100", "3"), ("supervised", "100", "1")]
+    assert float(table[1]["accuracy_std"]) == pytest.approx(0.0360555, abs=1e-6)
+    assert float(table[1]["errors_std"]) == pytest.approx(360.555, abs=1e-3)
+
+    md = (tmp_path / "results.md").read_text().splitlines()
+    assert md[0].startswith("| preset | method | labels | runs | test accuracy (%) | test errors")
+    assert md[2:5] == [
+        "| gia | sgan | 20 | 1 | 50.00 ± 0.00 | 5000 ± 0 | 8000 | 4 |",
+        "| gia | sgan | 100 | 3 | 93.00 ± 3.61 | 700 ± 361 | 8000 | 12 |",
+        "| gia | supervised | 100 | 1 | 75.00 ± 0.00 | 2500 ± 0 | 120 | 5 |",
+    ]
+    assert "Machine: Test CPU, 2 cores, torch 9.9.9." in md[-1]
+    assert (tmp_path / "accuracy_vs_labels.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_aggregate_of_an_empty_sweep_writes_headers_only(tmp_path):
+    """Before the first run finishes the result files exist and are empty tables, not errors."""
+    assert write_results(tmp_path, collect_reports(tmp_path)) == []
+    assert (tmp_path / "results.csv").read_text().strip() == ",".join(RESULT_FIELDS)
+    assert len((tmp_path / "results.md").read_text().splitlines()) == 2
+    assert not (tmp_path / "accuracy_vs_labels.png").exists()
+
+
+# ---------------------------------------------------------------------------------- skip, resume
+def test_rerun_skips_complete_runs_without_training(tmp_path, tiny_runs, monkeypatch):
+    """Rerunning a finished sweep trains nothing: every run is reported as skipped."""
+    specs = plan(["gia"], [20], [0], baseline=True)
+    calls = count_steps(monkeypatch)
+    reports, failures = run_sweep(specs, tmp_path, TINY, log=lambda line: None)
+    assert failures == []
+    assert [(r["method"], r["steps"], r["labels"]) for r in reports] == [
+        ("supervised", 2, 20), ("sgan", 2, 20)]
+    assert len(calls) == 4 and not any(r.get("skipped") for r in reports)
+    for spec in specs:
+        for name in ("report.json", "checkpoint.pt"):
+            assert (tmp_path / spec.name / name).is_file(), (spec.name, name)
+    cells = [("sgan", "1"), ("supervised", "1")]
+    assert [(r["method"], r["runs"]) for r in read_csv(tmp_path / "results.csv")] == cells
+
+    calls.clear()
+    monkeypatch.setattr("sgan.trainer.make_split", lambda **kw: pytest.fail("data were read"))
+    log: list[str] = []
+    reports, failures = run_sweep(specs, tmp_path, TINY, log=log.append)
+    assert failures == [] and calls == []
+    assert len(reports) == 2 and all(r["skipped"] for r in reports)
+    assert len(log) == 2 and all(line.endswith("(complete, skipped)") for line in log)
+    assert [(r["method"], r["runs"]) for r in read_csv(tmp_path / "results.csv")] == cells
+
+
+def test_run_with_only_a_checkpoint_is_resumed(tmp_path, tiny_runs, monkeypatch):
+    """A run whose report is missing is finished from its checkpoint, not retrained from scratch."""
+    specs = plan(["gia"], [20], [0, 1], baseline=False)
+    run_sweep(specs, tmp_path, TINY, log=lambda line: None)
+    (tmp_path / "gia-sgan-20-s1" / "report.json").unlink()
+    for name in ("results.csv", "results.md"):
+        (tmp_path / name).write_text("stale\n")
+
+    resumed = []
+    real_resume = sgan.trainer.resume
+
+    def resume(run, **kw):
+        resumed.append(Path(run))
+        return real_resume(run, **kw)
+
+    monkeypatch.setattr(sgan.trainer, "resume", resume)
+    monkeypatch.setattr(sgan.trainer, "train", lambda *a, **kw: pytest.fail("retrained"))
+    calls = count_steps(monkeypatch)
+    reports, failures = run_sweep(specs, tmp_path, TINY, log=lambda line: None)
+    assert failures == [] and calls == []  # its checkpoint was at the last step: nothing to train
+    assert resumed == [tmp_path / "gia-sgan-20-s1"]
+    by_seed = {r["seed"]: r for r in reports}
+    assert by_seed[0]["skipped"] and "skipped" not in by_seed[1] and by_seed[1]["steps"] == 2
+    assert (tmp_path / "gia-sgan-20-s1" / "report.json").is_file()
+    assert [r["runs"] for r in read_csv(tmp_path / "results.csv")] == ["2"]
+    assert "| gia | sgan | 20 | 2 |" in (tmp_path / "results.md").read_text()
+
+
+def test_failed_run_is_reported_and_a_rerun_resumes_it(tmp_path, tiny_runs, monkeypatch):
+    """One run raising is listed in failures; the rest still run; a rerun resumes it mid-way."""
+    specs = plan(["gia"], [20], [0, 1, 2], baseline=False)
+    count_steps(monkeypatch, fail=lambda t: t.config.seed == 1 and t.step_count == 1)
+    log: list[str] = []
+    tiny = {**TINY, "sample_interval": 1}  # a checkpoint after step 1
+    reports, failures = run_sweep(specs, tmp_path, tiny, log=log.append)
+    assert [spec for spec, _ in failures] == [RunSpec("gia", "sgan", 20, 1)]
+    assert failures[0][1].startswith("RuntimeError: boom at step 2")
+    assert sorted(r["seed"] for r in reports) == [0, 2]  # seed 2 ran after seed 1 failed
+    assert "gia-sgan-20-s1: FAILED RuntimeError: boom at step 2" in log[1]
+    assert [r["runs"] for r in read_csv(tmp_path / "results.csv")] == ["2"]
+    failed = tmp_path / "gia-sgan-20-s1"
+    assert (failed / "checkpoint.pt").is_file() and not (failed / "report.json").exists()
+
+    calls = count_steps(monkeypatch)  # the fault is gone
+    reports, failures = run_sweep(specs, tmp_path, tiny, log=lambda line: None)
+    assert failures == []
+    assert calls == [("sgan", 1, 2)]  # only the missing step ran; seeds 0 and 2 were skipped
+    assert {r["seed"]: r["steps"] for r in reports if not r.get("skipped")} == {1: 2}
+    assert [int(row["step"]) for row in read_csv(failed / "history.csv")] == [1, 2]
+    assert [r["runs"] for r in read_csv(tmp_path / "results.csv")] == ["3"]
+
+
+# ---------------------------------------------------------------------------------- executors
+@pytest.mark.mnist
+def test_parallel_local_workers_split_the_cores(mnist_dir, tmp_path):
+    """--workers 2 runs in spawned processes, each with its share of the cores as torch threads."""
+    specs = plan(["gia"], [100], [0, 1], baseline=False)
+    options = {"steps": 3, "sample_interval": 3, "data_dir": str(mnist_dir)}
+    reports, failures = run_sweep(specs, tmp_path, options, workers=2, log=lambda line: None)
+    assert failures == []
+    assert sorted(r["seed"] for r in reports) == [0, 1]
+    assert all(r["steps"] == 3 and r["labels"] == 100 and r["test_size"] == 10000 for r in reports)
+    share = max(1, (os.cpu_count() or 1) // 2)  # 1 on a 2-core machine
+    assert [r["machine"]["torch_threads"] for r in reports] == [share, share]
+    for spec in specs:
+        assert (tmp_path / spec.name / "report.json").is_file()
+    assert [r["runs"] for r in read_csv(tmp_path / "results.csv")] == ["2"]
+
+
+@pytest.mark.mnist
+def test_ray_executor_runs_the_grid_on_a_ray_instance(mnist_dir, tmp_path, monkeypatch):
+    """--executor ray: runs are Ray tasks. Workers started without SGAN_DATA_DIR (as by `ray start`
+    in another shell) still get it, and a relative sweep folder reaches them as an absolute path
+    (a separate cluster's workers have another working directory)."""
+    ray = pytest.importorskip("ray")
+    monkeypatch.delenv("SGAN_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    # address="local": a fresh instance, never a cluster found on the machine
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        monkeypatch.setenv("SGAN_DATA_DIR", str(mnist_dir))  # after the workers were started
+        specs = plan(["gia"], [100], [0, 1], baseline=False)
+        options = {"steps": 3, "sample_interval": 3, "threads": 1}
+        reports, failures = run_sweep(specs, "sweep", options, workers=2, executor="ray",
+                                      log=lambda line: None)
+    finally:
+        ray.shutdown()
+    assert failures == []
+    assert sorted(r["seed"] for r in reports) == [0, 1]
+    assert all(r["steps"] == 3 and r["machine"]["torch_threads"] == 1 for r in reports)
+    assert {Path(r["data_source"]) for r in reports} == {mnist_dir}
+    sweep = tmp_path.resolve() / "sweep"
+    assert {Path(r["run_dir"]) for r in reports} == {sweep / s.name for s in specs}
+    assert [r["runs"] for r in read_csv(tmp_path / "sweep" / "results.csv")] == ["2"]
+
+
+def test_unknown_executor_is_refused(tmp_path):
+    """A misspelt executor is an error, not a silently serial sweep."""
+    with pytest.raises(ValueError, match="unknown executor 'dask'"):
+        run_sweep(plan(["gia"], [20], [0], baseline=False), tmp_path, TINY, executor="dask")
+
+
+# ---------------------------------------------------------------------------------- command line
+@pytest.mark.mnist
+def test_cli_sweep_prints_the_table_and_a_rerun_skips(mnist_dir, tmp_path):
+    """`sgan sweep` trains the grid and prints results.md; the same command again trains nothing."""
+    out = tmp_path / "sweep"
+    cmd = [sys.executable, "-m", "sgan.cli", "sweep", "--presets", "gia", "--labels", "100",
+           "--seeds", "1", "--baseline", "--steps", "3", "--sample-interval", "3", "--threads", "1",
+           "--data-dir", str(mnist_dir), "--out", str(out)]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert f"sweep: 2 runs into {out}" in first.stdout
+    assert "step 3: test accuracy" in first.stdout
+    for row in ("| gia | sgan | 100 | 1 |", "| gia | supervised | 100 | 1 |"):
+        assert row in first.stdout
+    assert first.stdout.rstrip().endswith((out / "results.md").read_text().rstrip())
+    for name in ("results.csv", "results.md", "accuracy_vs_labels.png"):
+        assert (out / name).is_file(), name
+
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("(complete, skipped)") == 2
+    assert "step 3:" not in again.stdout  # nothing trained
+    assert "| gia | sgan | 100 | 1 |" in again.stdout
