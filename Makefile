@@ -16,7 +16,7 @@ $(BIN)/sgan: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# Pinned here: the local CPU build. An unpinned torch pulls gigabytes of CUDA packages.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,ray]'
 	touch $(BIN)/sgan
 
 setup: $(BIN)/sgan

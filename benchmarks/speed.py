@@ -353,17 +353,43 @@ def _maxrss_mib() -> float:
 
 
 # ---------------------------------------------------------------------- driver
+BUSY_THRESHOLD = 0.1  # cores of CPU time other processes may use before a row is suspect
+
+
+def _cpu_seconds() -> tuple[float, float] | None:
+    """(CPU seconds the whole machine has been busy, CPU seconds of this process and its
+    waited-for children), or None where /proc/stat is missing."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    machine = (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    own = sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                   resource.getrusage(resource.RUSAGE_CHILDREN)))
+    return machine, own
+
+
 def run_worker(payload: dict[str, Any], in_process: bool) -> dict[str, Any]:
-    """Run one measurement in a fresh interpreter and return its result."""
+    """Run one measurement in a fresh interpreter and return its result, with the CPU other
+    processes used meanwhile (in cores): anything above ~0.1 means the figures are suspect."""
+    before, t0 = _cpu_seconds(), time.perf_counter()
     if in_process:
-        return _dispatch(payload)
-    proc = subprocess.run([sys.executable, __file__, "--_worker", json.dumps(payload)],
-                          capture_output=True, text=True)
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(RESULT_MARKER):
-            return json.loads(line[len(RESULT_MARKER):])
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:]
-    return {"error": tail[0] if tail else f"exit status {proc.returncode}"}
+        result = _dispatch(payload)
+    else:
+        proc = subprocess.run([sys.executable, __file__, "--_worker", json.dumps(payload)],
+                              capture_output=True, text=True)
+        lines = [x for x in proc.stdout.splitlines() if x.startswith(RESULT_MARKER)]
+        if lines:
+            result = json.loads(lines[-1][len(RESULT_MARKER):])
+        else:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:]
+            result = {"error": tail[0] if tail else f"exit status {proc.returncode}"}
+    after, wall = _cpu_seconds(), time.perf_counter() - t0
+    if before and after:
+        others = (after[0] - before[0]) - (after[1] - before[1])
+        result["background_cpu_cores"] = round(max(others, 0.0) / wall, 3)
+    return result
 
 
 def _dispatch(payload: dict[str, Any]) -> dict[str, Any]:
@@ -391,6 +417,8 @@ def results_table(
             rows.append(name + ["error: " + r["error"][:60]] + [""] * (len(header) - 4))
             continue
         util = r["gflops_per_second"] / fp32_peak if fp32_peak else None
+        if r.get("background_cpu_cores", 0) > BUSY_THRESHOLD:
+            name[2] += " (busy!)"
         rows.append(name + [
             _fmt(r["median_ms"], ".1f"), _fmt(r["steps_per_second"], ".2f"),
             _fmt(r["flops_per_step"] / 1e9, ".3f"), _fmt(r["gflops_per_second"], ".1f"),
@@ -436,6 +464,14 @@ def notes(report: dict[str, Any]) -> list[str]:
             out.append(f"{r['preset']} {r['method']} {r['precision']} compiled: first step "
                        f"{r['first_step_ms'] / 1000:.1f} s (compilation), slowest timed step "
                        f"{r['max_ms']:.0f} ms")
+    busy = [r for r in report["results"] if r.get("background_cpu_cores", 0) > BUSY_THRESHOLD]
+    if busy:
+        out.append("(busy!): other processes used "
+                   + ", ".join(f"{r['background_cpu_cores']:.2f}" for r in busy)
+                   + " cores during these rows' measurements: rerun them on an idle machine.")
+    if report.get("background_cpu_cores", 0) > BUSY_THRESHOLD:
+        out.append(f"other processes used {report['background_cpu_cores']:.2f} cores during the "
+                   "matmul peak: the peak (and utilization) is suspect.")
     if any(r.get("method") == "supervised" and r.get("preset") == "gia" for r in report["results"]):
         out.append("gia supervised samples Keras fit() batches (32, 32, 32, 4): FLOPs are those "
                    "of a full batch of 32; the median step is a full batch.")
@@ -556,7 +592,8 @@ def main(argv: list[str] | None = None) -> int:
                 result = {**{k: job[k] for k in ("preset", "method", "precision", "compile")},
                           **result}
                 report["results"].append(result)
-                status = result.get("error") or f"{result['median_ms']:.1f} ms/step"
+                status = result.get("error") or (f"{result['median_ms']:.1f} ms/step, others used "
+                                                 f"{result.get('background_cpu_cores', 0):.2f} cores")
                 print(f"  {preset} {method} {precision}: {status} "
                       f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
 
