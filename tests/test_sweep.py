@@ -24,19 +24,6 @@ TRAINER_STEP = Trainer.step
 TINY = {"steps": 2, "sample_interval": 2, "batch_size": 8, "threads": 1}
 
 
-@pytest.fixture
-def mnist_dir() -> Path:
-    """The real MNIST files (SGAN_DATA_DIR, else ../shared/datasets); skips the test without them.
-
-    Stands in for the shared fixture of tests/conftest.py until that lands."""
-    places = [os.environ.get("SGAN_DATA_DIR"), REPO.parent / "shared" / "datasets"]
-    for place in filter(None, places):
-        for directory in (Path(place), Path(place) / "mnist"):
-            if any((directory / f"train-images-idx3-ubyte{gz}").is_file() for gz in ("", ".gz")):
-                return directory.resolve()
-    pytest.skip("real MNIST not found: set SGAN_DATA_DIR")
-
-
 def synthetic_split(pixel_range: str = "tanh", **_) -> SemiSupervisedSplit:
     """20 labeled, 32 unlabeled and 20 test images of noise: make_split's stand-in."""
     g = torch.Generator().manual_seed(0)

@@ -1,0 +1,57 @@
+"""Shared fixtures: the real MNIST files beside the checkout, and tiny IDX datasets made on the fly."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def write_idx(path: Path, array: np.ndarray, gz: bool = False, magic: int | None = None) -> Path:
+    """Write a uint8 array as an IDX file (the format's header: magic, then big-endian dims)."""
+    array = np.asarray(array, dtype=np.uint8)
+    magic = magic if magic is not None else 0x0800 | array.ndim
+    data = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+    path = Path(path)
+    if gz:
+        path = path.with_name(path.name + ".gz")
+        data = gzip.compress(data)
+    path.write_bytes(data)
+    return path
+
+
+def make_tiny_dataset(root: Path, n_train: int = 200, n_test: int = 50, gz: bool = True) -> Path:
+    """A fake four-file dataset: balanced labels, images whose pixels encode their label."""
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        labels = np.arange(n) % 10
+        images = rng.integers(0, 40, size=(n, 28, 28)).astype(np.uint8)
+        images[:, 0, 0] = labels * 20  # recoverable, so tests can see which example went where
+        write_idx(root / f"{prefix}-images-idx3-ubyte", images, gz=gz)
+        write_idx(root / f"{prefix}-labels-idx1-ubyte", labels, gz=gz)
+    return root
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """Where the real MNIST files are: SGAN_DATA_DIR, else ../shared/datasets beside the repo."""
+    candidates = [Path(os.environ["SGAN_DATA_DIR"])] if os.environ.get("SGAN_DATA_DIR") else []
+    candidates.append(REPO.parent / "shared" / "datasets")
+    for place in candidates:
+        for d in (place, place / "mnist"):
+            if all((d / f).is_file() or (d / f"{f}.gz").is_file() for f in FILES):
+                return d
+    pytest.skip("real MNIST files not found (set SGAN_DATA_DIR)")
+
+
+@pytest.fixture
+def tiny_mnist_dir(tmp_path: Path) -> Path:
+    return make_tiny_dataset(tmp_path / "tiny")
