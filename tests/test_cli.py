@@ -87,8 +87,8 @@ def test_bad_arguments_get_one_line_errors(args, fragments, tmp_path):
 
 @pytest.mark.mnist
 @pytest.mark.parametrize("preset, labels, fragment", [
-    ("stacked", "7", "divisible"),
-    ("gia", "0", "labels"),
+    ("stacked", "7", "multiple of 10"),
+    ("gia", "0", "must be positive"),
     ("stacked", "60000", "class"),
 ])
 def test_impossible_label_requests_are_refused(mnist_dir, preset, labels, fragment, tmp_path):

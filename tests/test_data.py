@@ -214,3 +214,13 @@ def test_data_summary_writes_a_grid(mnist_dir, tmp_path):
     assert summary["train_size"] == 60000 and Path(summary["grid"]).stat().st_size > 1000
     text = data.format_summary(summary)
     assert "60000" in text and "0.1307" in text
+
+
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
+                    reason="Debian's dataset-fashion-mnist is not installed")
+def test_fashion_mnist_from_debians_location(monkeypatch):
+    monkeypatch.setattr(data, "SYSTEM_DATA_DIR", Path("/usr/share/datasets"))
+    test = MNIST(name="fashion-mnist", train=False, download=False)
+    assert test.root == Path("/usr/share/datasets/fashion-mnist")
+    assert len(test) == 10000 and test.classes[0] == "T-shirt/top"
+    assert np.bincount(test.targets).tolist() == [1000] * 10
