@@ -240,6 +240,10 @@ def test_bad_checkpoints_get_clear_errors(tmp_path):
 def test_impossible_settings_are_refused(tmp_path):
     with pytest.raises(ValueError, match="steps must be positive"):
         Trainer(small("gia", tmp_path, steps=0), split=synthetic_split(), progress=False)
+    with pytest.raises(ValueError, match="d_update must be one of separate, joint; got 'both'"):
+        Trainer(small("gia", tmp_path, d_update="both"), split=synthetic_split(), progress=False)
+    with pytest.raises(ValueError, match="joint.*without BatchNorm"):
+        Trainer(small("gia", tmp_path, d_update="joint"), split=synthetic_split(), progress=False)
     with pytest.raises(ValueError, match="fake_batch_size"):
         Trainer(small("stacked", tmp_path, fake_batch_size=32), split=synthetic_split(), progress=False)
 

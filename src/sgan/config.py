@@ -73,11 +73,40 @@ class Config:
     num_classes: int = 10
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes carried to reports
 
+    def validate(self) -> Config:
+        """Refuse values no code path understands, before any work starts."""
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}; got {getattr(self, name)!r}")
+        for name in ("steps", "labeled_batch_size", "unlabeled_batch_size", "fake_batch_size", "gen_batch_size",
+                     "sample_interval", "baseline_steps", "baseline_batch_size", "labels", "z_dim"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.fake_mode == "train" and self.fake_batch_size > self.gen_batch_size:
+            raise ValueError("fake_mode='train' reuses the generator batch: fake_batch_size must be <= gen_batch_size")
+        return self
+
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+CHOICES: dict[str, tuple[Any, ...]] = {
+    "method": ("sgan", "supervised"),
+    "model": ("gia", "stacked", "improved"),
+    "dataset": ("mnist", "fashion-mnist"),
+    "label_selection": ("first", "balanced"),
+    "unlabeled": ("all", "rest"),
+    "pixel_range": ("tanh", "unit"),
+    "labeled_sampling": ("random", "epoch"),
+    "d_update": ("separate", "joint"),
+    "g_loss": ("bce", "feature_matching"),
+    "fake_mode": ("train", "eval"),
+    "z_dist": ("normal", "uniform"),
+    "precision": ("fp32", "bf16"),
+}
 
 
 # GANs in Action, ch. 7 (Langr & Bok). Values from the chapter's text; where it is silent,

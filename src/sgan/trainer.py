@@ -158,14 +158,7 @@ class Trainer:
     """Owns the networks, optimizers and samplers of one run; `fit()` runs it to the end."""
 
     def __init__(self, config: Config, split: SemiSupervisedSplit | None = None, progress: bool = True) -> None:
-        if config.method not in ("sgan", "supervised"):
-            raise ValueError(f"unknown method {config.method!r}; choose sgan or supervised")
-        for name in ("steps", "labeled_batch_size", "unlabeled_batch_size", "fake_batch_size",
-                     "gen_batch_size", "sample_interval", "baseline_steps", "baseline_batch_size"):
-            if getattr(config, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(config, name)}")
-        if config.fake_mode == "train" and config.fake_batch_size > config.gen_batch_size:
-            raise ValueError("fake_mode='train' reuses the generator batch: fake_batch_size must be <= gen_batch_size")
+        config.validate()
         self.config = config
         self.progress = progress
         if config.threads:
