@@ -2,6 +2,7 @@
 
     python benchmarks/reproduce.py                      # gia and stacked, seeds 0-2
     python benchmarks/reproduce.py --presets gia --seeds 5
+    python benchmarks/reproduce.py --publish-only   # aggregate what is complete so far
 
 Runs go to runs/reproduce/ (not committed); rerunning skips complete runs and resumes
 interrupted ones, so the full table can be built over several sessions. The aggregate is
@@ -17,9 +18,27 @@ import shutil
 import sys
 from pathlib import Path
 
-from sgan.sweep import collect_reports, plan, run_sweep
+from sgan.sweep import collect_reports, plan, run_sweep, write_results
 
 RESULTS = Path(__file__).parent / "results"
+
+
+def publish(out: str | Path) -> str:
+    """Copy the aggregate of every complete run under `out` into benchmarks/results/."""
+    reports = collect_reports(out)
+    write_results(out, reports)
+    RESULTS.mkdir(exist_ok=True)
+    shutil.copy(Path(out) / "results.md", RESULTS / "reproduction.md")
+    shutil.copy(Path(out) / "results.csv", RESULTS / "reproduction.csv")
+    fields = ["preset", "method", "labels", "seed", "steps", "test_accuracy", "test_errors", "wall_seconds",
+              "seconds_per_step", "labeled_indices_sha256"]
+    with open(RESULTS / "reproduction_runs.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields + ["cpu", "torch_threads"])
+        writer.writeheader()
+        for r in reports:
+            writer.writerow({**{k: r[k] for k in fields}, "cpu": r["machine"]["cpu"],
+                             "torch_threads": r["machine"]["torch_threads"]})
+    return (RESULTS / "reproduction.md").read_text()
 
 
 def main() -> int:
@@ -29,25 +48,16 @@ def main() -> int:
     parser.add_argument("--out", default="runs/reproduce")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--data-dir")
+    parser.add_argument("--publish-only", action="store_true",
+                        help="train nothing: aggregate the complete runs under --out into benchmarks/results/")
     args = parser.parse_args()
 
-    specs = plan(args.presets.split(","), [100], range(args.seeds), baseline=True)
-    options = {"data_dir": args.data_dir} if args.data_dir else {}
-    _, failures = run_sweep(specs, args.out, options, workers=args.workers)
-    RESULTS.mkdir(exist_ok=True)
-    for name, target in (("results.md", "reproduction.md"), ("results.csv", "reproduction.csv"),
-                         ("accuracy_vs_labels.png", None)):
-        if target:
-            shutil.copy(Path(args.out) / name, RESULTS / target)
-    fields = ["preset", "method", "labels", "seed", "steps", "test_accuracy", "test_errors", "wall_seconds",
-              "seconds_per_step", "labeled_indices_sha256"]
-    with open(RESULTS / "reproduction_runs.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields + ["cpu", "torch_threads"])
-        writer.writeheader()
-        for r in collect_reports(args.out):
-            writer.writerow({**{k: r[k] for k in fields}, "cpu": r["machine"]["cpu"],
-                             "torch_threads": r["machine"]["torch_threads"]})
-    print((RESULTS / "reproduction.md").read_text())
+    failures = []
+    if not args.publish_only:
+        specs = plan(args.presets.split(","), [100], range(args.seeds), baseline=True)
+        options = {"data_dir": args.data_dir} if args.data_dir else {}
+        _, failures = run_sweep(specs, args.out, options, workers=args.workers)
+    print(publish(args.out))
     return 1 if failures else 0
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import sgan.trainer
-from sgan.data import SemiSupervisedSplit, indices_sha256
+from sgan import data
+from sgan.data import SemiSupervisedSplit
 from sgan.sweep import RESULT_FIELDS, RunSpec, collect_reports, plan, run_sweep, write_results
 from sgan.trainer import Trainer
 
@@ -26,19 +26,7 @@ TINY = {"steps": 2, "sample_interval": 2, "batch_size": 8, "threads": 1}
 
 def synthetic_split(pixel_range: str = "tanh", **_) -> SemiSupervisedSplit:
     """20 labeled, 32 unlabeled and 20 test images of noise: make_split's stand-in."""
-    g = torch.Generator().manual_seed(0)
-    low = -1.0 if pixel_range == "tanh" else 0.0
-
-    def images(n: int) -> torch.Tensor:
-        return low + (1 - low) * torch.rand(n, 1, 28, 28, generator=g)
-
-    idx = np.arange(20, dtype=np.int64)
-    return SemiSupervisedSplit(
-        labeled_images=images(20), labeled_targets=torch.arange(20) % 10,
-        unlabeled_images=images(32), test_images=images(20), test_targets=torch.arange(20) % 10,
-        labeled_indices=idx, labeled_sha256=indices_sha256(idx), source=Path("synthetic"),
-        num_classes=10,
-    )
+    return data.synthetic_split(20, 32, 20, pixel_range)
 
 
 @pytest.fixture

@@ -5,32 +5,20 @@ import os
 import signal
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
-from sgan import losses
+from sgan import data, losses
 from sgan.checkpoint import CheckpointError, load_checkpoint
 from sgan.config import get_config
-from sgan.data import SemiSupervisedSplit, indices_sha256
+from sgan.data import SemiSupervisedSplit
 from sgan.inference import load_networks
 from sgan.trainer import Trainer, TrainingError, TrainingInterrupted, frozen, resume, train
 
 
 def synthetic_split(n_lab: int = 20, n_unl: int = 64, n_test: int = 40,
                     pixel_range: str = "tanh") -> SemiSupervisedSplit:
-    g = torch.Generator().manual_seed(0)
-    low = -1.0 if pixel_range == "tanh" else 0.0
-
-    def images(n: int) -> torch.Tensor:
-        return low + (1 - low) * torch.rand(n, 1, 28, 28, generator=g)
-
-    idx = np.arange(n_lab, dtype=np.int64)
-    return SemiSupervisedSplit(
-        labeled_images=images(n_lab), labeled_targets=torch.arange(n_lab) % 10,
-        unlabeled_images=images(n_unl), test_images=images(n_test), test_targets=torch.arange(n_test) % 10,
-        labeled_indices=idx, labeled_sha256=indices_sha256(idx), source=Path("synthetic"), num_classes=10,
-    )
+    return data.synthetic_split(n_lab, n_unl, n_test, pixel_range)
 
 
 def small(preset: str, tmp_path: Path, **kw) -> dict:

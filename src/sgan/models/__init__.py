@@ -7,38 +7,44 @@ Every discriminator returns K logits from `forward(x)` and (features, logits) fr
 
 from __future__ import annotations
 
+import importlib
+
 from torch import nn
 
 from sgan.config import Config
 
+# model name -> (module, generator class, discriminator class); modules load on first use
+NETWORKS = {
+    "gia": ("sgan.models.gia", "GiaGenerator", "GiaDiscriminator"),
+    "stacked": ("sgan.models.stacked", "StackedGenerator", "StackedDiscriminator"),
+    "improved": ("sgan.models.improved", "ImprovedGenerator", "ImprovedDiscriminator"),
+}
+
+
+def _network_class(model: str, which: int) -> type[nn.Module]:
+    if model not in NETWORKS:
+        raise ValueError(f"unknown model {model!r}; choose {', '.join(NETWORKS)}")
+    module, *classes = NETWORKS[model]
+    return getattr(importlib.import_module(module), classes[which])
+
 
 def build_generator(config: Config) -> nn.Module:
-    if config.model == "gia":
-        from sgan.models.gia import GiaGenerator
-
-        return GiaGenerator(config.z_dim)
-    if config.model == "stacked":
-        from sgan.models.stacked import StackedGenerator
-
-        return StackedGenerator(config.z_dim)
-    if config.model == "improved":
-        from sgan.models.improved import ImprovedGenerator
-
-        return ImprovedGenerator(config.z_dim)
-    raise ValueError(f"unknown model {config.model!r}; choose gia, stacked or improved")
+    return _network_class(config.model, 0)(config.z_dim)
 
 
 def build_discriminator(config: Config) -> nn.Module:
-    if config.model == "gia":
-        from sgan.models.gia import GiaDiscriminator
+    return _network_class(config.model, 1)(num_classes=config.num_classes)
 
-        return GiaDiscriminator(config.num_classes)
-    if config.model == "stacked":
-        from sgan.models.stacked import StackedDiscriminator
 
-        return StackedDiscriminator(config.num_classes)
-    if config.model == "improved":
-        from sgan.models.improved import ImprovedDiscriminator
+class ConvClassifier(nn.Module):
+    """A feature extractor `body` and a linear `head` giving the K logits both heads share."""
 
-        return ImprovedDiscriminator(num_classes=config.num_classes)
-    raise ValueError(f"unknown model {config.model!r}; choose gia, stacked or improved")
+    body: nn.Module
+    head: nn.Module
+
+    def features_and_logits(self, x):  # noqa: ANN001, ANN201 - tensors in, tensors out
+        h = self.body(x)
+        return h, self.head(h)
+
+    def forward(self, x):  # noqa: ANN001, ANN201
+        return self.head(self.body(x))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from sgan.models import ConvClassifier
 from sgan.models.keras import KerasBatchNorm2d, keras_init_
 
 
@@ -40,7 +41,7 @@ class GiaGenerator(nn.Module):
         return self.net(self.fc(z).view(-1, 256, 7, 7))
 
 
-class GiaDiscriminator(nn.Module):
+class GiaDiscriminator(ConvClassifier):
     """Conv 32 s2 -> LReLU -> Conv 64 s2 -> BN -> LReLU -> Conv 128 s2 -> BN -> LReLU -> Dropout -> Dense K.
 
     All convolutions are 3x3 with 'same' padding and LeakyReLU(0.01), as the book's code; the
@@ -63,10 +64,3 @@ class GiaDiscriminator(nn.Module):
         )
         self.head = nn.Linear(128 * 4 * 4, num_classes)
         keras_init_(self)
-
-    def features_and_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.body(x)
-        return h, self.head(h)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from sgan.models import ConvClassifier
 from sgan.models.keras import keras_init_
 
 
@@ -37,7 +38,7 @@ class StackedGenerator(nn.Module):
         return self.net(self.fc(z).view(-1, 128, 7, 7))
 
 
-class StackedDiscriminator(nn.Module):
+class StackedDiscriminator(ConvClassifier):
     """Conv 128 3x3 s2 -> LReLU(0.2) -> Conv 128 3x3 s2 -> LReLU(0.2) -> Flatten -> Dense K.
 
     As the tutorial's text gives it: two strided convolutions and no dropout (Brownlee's
@@ -55,10 +56,3 @@ class StackedDiscriminator(nn.Module):
         )
         self.head = nn.Linear(128 * 7 * 7, num_classes)
         keras_init_(self)
-
-    def features_and_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.body(x)
-        return h, self.head(h)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x))
