@@ -22,6 +22,7 @@ $(BIN)/sgan: pyproject.toml
 setup: $(BIN)/sgan
 
 demo: setup
+	rm -rf runs/demo
 	$(BIN)/sgan train --out runs/demo
 
 data: setup

@@ -43,6 +43,9 @@ def test_train_evaluate_sample_resume_workflow(mnist_dir, tmp_path):
     proc = sgan("sample", str(run / "checkpoint.pt"), "--n", "100", "--out", str(tmp_path / "grid.png"))
     assert proc.returncode == 0 and (tmp_path / "grid.png").stat().st_size > 1000
 
+    proc = sgan("train", "--preset", "gia", "--steps", "30", "--data-dir", str(mnist_dir), "--out", str(run))
+    assert_one_line_error(proc, "already holds a run", "--resume")
+
     proc = sgan("train", "--resume", str(run), "--steps", "40", "--no-progress")
     assert proc.returncode == 0, proc.stderr
     assert json.loads((run / "report.json").read_text())["steps"] == 40

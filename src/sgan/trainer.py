@@ -532,8 +532,15 @@ def machine_info() -> dict[str, Any]:
 
 
 def train(config: Config, progress: bool = True, split: SemiSupervisedSplit | None = None) -> dict[str, Any]:
-    """Train one run (SGAN or the supervised baseline) and return its report."""
-    return Trainer(config, split=split, progress=progress).fit()
+    """Train one run (SGAN or the supervised baseline) and return its report.
+
+    A run directory that already holds a checkpoint is never overwritten: `resume` continues it.
+    """
+    trainer = Trainer(config, split=split, progress=progress)
+    if (trainer.run_dir / "checkpoint.pt").exists():
+        raise TrainingError(f"{trainer.run_dir} already holds a run; continue it with "
+                            f"`sgan train --resume {trainer.run_dir}` or choose another --out")
+    return trainer.fit()
 
 
 def resume(run: str | Path, steps: int | None = None, progress: bool = True) -> dict[str, Any]:
