@@ -40,6 +40,12 @@ def make_tiny_dataset(root: Path, n_train: int = 200, n_test: int = 50, gz: bool
     return root
 
 
+@pytest.fixture(name="write_idx")
+def write_idx_fixture():
+    """`write_idx` as a fixture, for test files that would rather not import from conftest."""
+    return write_idx
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """Where the real MNIST files are: SGAN_DATA_DIR, else ../shared/datasets beside the repo."""
@@ -54,4 +60,6 @@ def mnist_dir() -> Path:
 
 @pytest.fixture
 def tiny_mnist_dir(tmp_path: Path) -> Path:
+    """200 train / 50 test gzipped images, 20 / 5 per class. Its checksums are not MNIST's: load it with
+    verify=False (MNIST, make_split, data_summary)."""
     return make_tiny_dataset(tmp_path / "tiny")

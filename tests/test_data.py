@@ -224,3 +224,72 @@ def test_fashion_mnist_from_debians_location(monkeypatch):
     assert test.root == Path("/usr/share/datasets/fashion-mnist")
     assert len(test) == 10000 and test.classes[0] == "T-shirt/top"
     assert np.bincount(test.targets).tolist() == [1000] * 10
+
+
+def _declare(monkeypatch, name, root):
+    """Declare the tiny files' own md5s as dataset `name`, so verification can pass on them."""
+    md5 = {f: data._md5(gzip.decompress((root / f"{f}.gz").read_bytes())) for f in FILES}
+    monkeypatch.setitem(data.DATASETS, name, {**data.DATASETS["mnist"], "gz_md5": {}, "md5": md5})
+
+
+def test_labels_out_of_range_are_refused(tiny_mnist_dir):
+    labels = np.arange(50) % 10
+    labels[7] = 10
+    write_idx(tiny_mnist_dir / "t10k-labels-idx1-ubyte", labels, gz=True)
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte.gz: label 10 out of range for 10 classes"):
+        MNIST(tiny_mnist_dir, train=False, verify=False)
+
+
+def test_verification_runs_once_per_file_and_per_expected_checksum(tiny_mnist_dir, monkeypatch):
+    _declare(monkeypatch, "tiny", tiny_mnist_dir)
+    monkeypatch.setattr(data, "_VERIFIED", set())
+    hashed = []
+    real_md5 = data._md5
+    monkeypatch.setattr(data, "_md5", lambda b: hashed.append(len(b)) or real_md5(b))
+    data.verify_checksums(tiny_mnist_dir, "tiny")
+    first = len(hashed)
+    data.verify_checksums(tiny_mnist_dir, "tiny")
+    assert first > 0 and len(hashed) == first  # the second check is free
+    # passing as one dataset says nothing about another: the same files are not MNIST
+    with pytest.raises(DataError, match="checksum mismatch"):
+        data.verify_checksums(tiny_mnist_dir, "mnist")
+    # a file replaced after its check is checked again
+    write_idx(tiny_mnist_dir / "train-labels-idx1-ubyte", (np.arange(200) + 1) % 10, gz=True)
+    with pytest.raises(DataError, match=r"train-labels-idx1-ubyte.gz: checksum mismatch"):
+        data.verify_checksums(tiny_mnist_dir, "tiny")
+
+
+def test_download_falls_back_to_the_next_mirror_and_leaves_no_temp_files(tmp_path, monkeypatch):
+    source = make_tiny_dataset(tmp_path / "mirror")
+    _declare(monkeypatch, "mnist", source)
+    monkeypatch.setitem(data.DATASETS["mnist"], "mirrors", ("http://bad.invalid/", "http://good.invalid/"))
+
+    def fake_urlopen(request, timeout):
+        assert timeout <= 10  # an offline machine must fail quickly
+        if request.full_url.startswith("http://bad."):
+            return io.BytesIO(b"<html>not the file</html>")
+        return io.BytesIO((source / request.full_url.rsplit("/", 1)[1]).read_bytes())
+
+    monkeypatch.setattr(data, "urlopen", fake_urlopen)
+    root = find_dataset("mnist", None, download=True)
+    assert sorted(p.name for p in root.iterdir()) == sorted(f"{f}.gz" for f in FILES)
+
+
+def test_make_split_parses_each_file_once_per_process(tiny_mnist_dir, monkeypatch):
+    parsed = []
+    real_read_idx = data.read_idx
+    monkeypatch.setattr(data, "read_idx", lambda p: parsed.append(Path(p).name) or real_read_idx(p))
+    a = make_split(data_dir=tiny_mnist_dir, labels=10, verify=False)
+    b = make_split(data_dir=tiny_mnist_dir, labels=20, label_selection="first", verify=False)
+    assert len(parsed) == 4 and len(a.labeled_targets) == 10 and len(b.labeled_targets) == 20
+    # the shared arrays are read-only, so no caller can corrupt another's data
+    cached = data._load("mnist", str(tiny_mnist_dir.resolve()), True)
+    assert not cached.images.flags.writeable and not cached.targets.flags.writeable
+
+
+def test_data_summary_on_tiny_files(tiny_mnist_dir, tmp_path):
+    summary = data.data_summary("mnist", tiny_mnist_dir, out_png=tmp_path / "g.png", per_class=3, verify=False)
+    assert (summary["train_size"], summary["test_size"], summary["image_shape"]) == (200, 50, [28, 28])
+    assert summary["train_class_counts"] == [20] * 10 and summary["test_class_counts"] == [5] * 10
+    assert Path(summary["grid"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data.format_summary(summary).splitlines()) > 10

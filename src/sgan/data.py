@@ -556,7 +556,7 @@ def _write_grid(ds: MNIST, out_png: Path, per_class: int) -> Path:
     from matplotlib.figure import Figure
 
     k, h, w, gap = len(ds.classes), 28, 28, 2
-    grid = np.full((k * (h + gap) - gap, per_class * (w + gap) - gap), 255, dtype=np.uint8)
+    grid = np.zeros((k * (h + gap) - gap, per_class * (w + gap) - gap), dtype=np.uint8)  # white
     for c in range(k):
         y = c * (h + gap)
         for j, i in enumerate(np.flatnonzero(ds.targets == c)[:per_class]):
