@@ -238,7 +238,7 @@ def test_impossible_settings_are_refused(tmp_path):
 
 @pytest.mark.mnist
 def test_short_real_mnist_run_beats_chance(mnist_dir, tmp_path):
-    """gia, 200 steps of batch 32 on real MNIST: measured 70.8% test accuracy (chance: 10%)."""
+    """gia, 200 steps of batch 32 on real MNIST: measured 69.8% (seed 0) and 69.6% (seed 1); chance is 10%."""
     cfg = get_config("gia", steps=200, sample_interval=200, data_dir=str(mnist_dir), out=str(tmp_path / "run"))
     result = train(cfg, progress=False)
     assert result["labels"] == 100 and result["unlabeled_pool"] == 59900
