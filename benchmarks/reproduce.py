@@ -5,9 +5,11 @@
     python benchmarks/reproduce.py --publish-only   # aggregate what is complete so far
 
 Runs go to runs/reproduce/ (not committed); rerunning skips complete runs and resumes
-interrupted ones, so the full table can be built over several sessions. The aggregate is
-copied to benchmarks/results/reproduction.md and .csv, with one row per run in
-reproduction_runs.csv (the small files that are committed).
+interrupted ones. Each complete run's report.json is also kept, committed, in
+benchmarks/results/reports/; they are put back into runs/reproduce/ before a sweep, so a fresh
+checkout skips what earlier sessions finished and the table grows over several sessions. The
+aggregate is copied to benchmarks/results/reproduction.md and .csv, one row per run in
+reproduction_runs.csv.
 """
 
 from __future__ import annotations
@@ -23,8 +25,27 @@ from sgan.sweep import collect_reports, plan, run_sweep, write_results
 RESULTS = Path(__file__).parent / "results"
 
 
+REPORTS = RESULTS / "reports"
+
+
+def restore(out: str | Path) -> int:
+    """Put the committed reports of finished runs back, so that the sweep skips them."""
+    restored = 0
+    for saved in sorted(REPORTS.glob("*.json")):
+        target = Path(out) / saved.stem / "report.json"
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(saved, target)
+            restored += 1
+    return restored
+
+
 def publish(out: str | Path) -> str:
-    """Copy the aggregate of every complete run under `out` into benchmarks/results/."""
+    """Keep every complete run's report and copy the aggregate into benchmarks/results/."""
+    restore(out)
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    for report in sorted(Path(out).glob("*/report.json")):
+        shutil.copy(report, REPORTS / f"{report.parent.name}.json")
     reports = collect_reports(out)
     write_results(out, reports)
     RESULTS.mkdir(exist_ok=True)
@@ -53,6 +74,9 @@ def main() -> int:
     args = parser.parse_args()
 
     failures = []
+    restored = restore(args.out)
+    if restored:
+        print(f"{restored} finished run(s) restored from {REPORTS}")
     if not args.publish_only:
         specs = plan(args.presets.split(","), [100], range(args.seeds), baseline=True)
         options = {"data_dir": args.data_dir} if args.data_dir else {}
