@@ -7,7 +7,7 @@ values below. A run's `config.json` is `asdict(config)` and is enough to rerun i
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 
@@ -71,7 +71,6 @@ class Config:
     channels_last: bool = False
     threads: int | None = None  # torch intra-op threads; None: all cores
     num_classes: int = 10
-    extra: dict[str, Any] = field(default_factory=dict)  # free-form notes carried to reports
 
     def validate(self) -> Config:
         """Refuse values no code path understands, before any work starts."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import math
+import os
 import platform
 import signal
 import threading
@@ -525,8 +526,6 @@ def machine_info() -> dict[str, Any]:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    import os
-
     return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "platform": platform.platform(), "python": platform.python_version()}
 
