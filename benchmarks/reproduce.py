@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from sgan.sweep import collect_reports, plan, run_sweep, write_results
+from sgan.trainer import TrainingInterrupted
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -80,7 +81,11 @@ def main() -> int:
     if not args.publish_only:
         specs = plan(args.presets.split(","), [100], range(args.seeds), baseline=True)
         options = {"data_dir": args.data_dir} if args.data_dir else {}
-        _, failures = run_sweep(specs, args.out, options, workers=args.workers)
+        try:
+            _, failures = run_sweep(specs, args.out, options, workers=args.workers)
+        except (TrainingInterrupted, KeyboardInterrupt) as e:
+            print(f"reproduce: {e or 'interrupted'}; rerun the same command to resume", file=sys.stderr)
+            return 130
     print(publish(args.out))
     return 1 if failures else 0
 

@@ -231,6 +231,32 @@ def test_failed_run_is_reported_and_a_rerun_resumes_it(tmp_path, tiny_runs, monk
     assert [r["runs"] for r in read_csv(tmp_path / "results.csv")] == ["3"]
 
 
+def test_ctrl_c_stops_the_sweep_and_a_rerun_resumes_it(tmp_path, tiny_runs, monkeypatch):
+    """A signal during a run saves its checkpoint and stops the sweep: later runs do not start."""
+    import signal
+
+    from sgan.trainer import TrainingInterrupted
+
+    specs = plan(["gia"], [20], [0, 1, 2], baseline=False)
+
+    def interrupt(trainer):  # as the SIGINT handler does: finish the step, then stop
+        if trainer.config.seed == 1 and trainer.step_count == 0:
+            trainer._stop_signal = signal.SIGINT
+        return False
+
+    calls = count_steps(monkeypatch, fail=interrupt)
+    with pytest.raises(TrainingInterrupted, match="SIGINT at step 1"):
+        run_sweep(specs, tmp_path, TINY, log=lambda line: None)
+    assert [c[1] for c in calls] == [0, 0, 1]  # seed 2 never started
+    assert (tmp_path / "gia-sgan-20-s1" / "checkpoint.pt").is_file()
+    assert not (tmp_path / "gia-sgan-20-s1" / "report.json").exists()
+
+    calls = count_steps(monkeypatch)
+    reports, failures = run_sweep(specs, tmp_path, TINY, log=lambda line: None)
+    assert failures == [] and calls == [("sgan", 1, 2), ("sgan", 2, 1), ("sgan", 2, 2)]
+    assert [r["runs"] for r in read_csv(tmp_path / "results.csv")] == ["3"]
+
+
 # ---------------------------------------------------------------------------------- executors
 @pytest.mark.mnist
 def test_parallel_local_workers_split_the_cores(mnist_dir, tmp_path):

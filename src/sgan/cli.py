@@ -218,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingInterrupted as e:
         print(f"sgan: {e}", file=sys.stderr)
         return 130
+    except KeyboardInterrupt:  # outside a training loop, e.g. a sweep's parent process
+        print("sgan: interrupted; completed runs and saved checkpoints are kept", file=sys.stderr)
+        return 130
     except (DataError, CheckpointError, TrainingError, ValueError, OSError) as e:
         print(f"sgan: error: {e}", file=sys.stderr)
         return 1

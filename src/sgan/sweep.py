@@ -110,10 +110,17 @@ def run_sweep(specs: list[RunSpec], root: str | Path, options: dict[str, Any] | 
         for spec in specs:
             done(*_run_safely(spec, str(root), options))
     elif executor == "local":
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+        try:
             futures = [pool.submit(_run_safely, spec, str(root), options) for spec in specs]
             for future in as_completed(futures):
                 done(*future.result())
+        except BaseException:
+            # Ctrl-C reaches every worker: the running runs save their checkpoints and stop;
+            # queued runs must not start after it.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
     elif executor == "ray":
         try:
             import ray
