@@ -52,13 +52,14 @@ def publish(out: str | Path) -> str:
     RESULTS.mkdir(exist_ok=True)
     shutil.copy(Path(out) / "results.md", RESULTS / "reproduction.md")
     shutil.copy(Path(out) / "results.csv", RESULTS / "reproduction.csv")
-    fields = ["preset", "method", "labels", "seed", "steps", "test_accuracy", "test_errors", "wall_seconds",
-              "seconds_per_step", "labeled_indices_sha256"]
+    fields = ["preset", "method", "labels", "precision", "seed", "steps", "test_accuracy", "test_errors",
+              "wall_seconds", "seconds_per_step", "labeled_indices_sha256"]
     with open(RESULTS / "reproduction_runs.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields + ["cpu", "torch_threads"])
         writer.writeheader()
         for r in reports:
-            writer.writerow({**{k: r[k] for k in fields}, "cpu": r["machine"]["cpu"],
+            writer.writerow({**{k: r.get(k, "fp32" if k == "precision" else None) for k in fields},
+                             "cpu": r["machine"]["cpu"],
                              "torch_threads": r["machine"]["torch_threads"]})
     return (RESULTS / "reproduction.md").read_text()
 
@@ -70,6 +71,8 @@ def main() -> int:
     parser.add_argument("--out", default="runs/reproduce")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--data-dir")
+    parser.add_argument("--precision", choices=["fp32", "bf16"],
+                        help="instead of each preset's default; bf16 runs get their own folders (-bf16)")
     parser.add_argument("--publish-only", action="store_true",
                         help="train nothing: aggregate the complete runs under --out into benchmarks/results/")
     args = parser.parse_args()
@@ -79,7 +82,7 @@ def main() -> int:
     if restored:
         print(f"{restored} finished run(s) restored from {REPORTS}")
     if not args.publish_only:
-        specs = plan(args.presets.split(","), [100], range(args.seeds), baseline=True)
+        specs = plan(args.presets.split(","), [100], range(args.seeds), baseline=True, precision=args.precision)
         options = {"data_dir": args.data_dir} if args.data_dir else {}
         try:
             _, failures = run_sweep(specs, args.out, options, workers=args.workers)

@@ -76,6 +76,13 @@ def test_plan_covers_the_grid_with_cheap_baselines_first_per_preset():
     assert sgan_only == [RunSpec("gia", "sgan", 100, s) for s in range(3)]
 
 
+def test_bf16_runs_get_their_own_folders():
+    """A bf16 sweep into the folder of an fp32 one must neither skip nor resume the fp32 runs."""
+    fp32, bf16 = (plan(["gia"], [100], [0], baseline=False, precision=p)[0] for p in ("fp32", "bf16"))
+    assert (fp32.name, bf16.name) == ("gia-sgan-100-s0", "gia-sgan-100-s0-bf16")
+    assert bf16.precision == "bf16"
+
+
 def test_plan_refuses_unknown_presets_and_empty_grids():
     """A typo or an empty list is refused before any run starts, naming the problem."""
     with pytest.raises(ValueError, match=r"unknown preset 'gan'.*gia"):
@@ -87,14 +94,18 @@ def test_plan_refuses_unknown_presets_and_empty_grids():
 
 # ---------------------------------------------------------------------------------- aggregation
 def fake_report(root: Path, method: str, labels: int, seed: int, accuracy: float, errors: int,
-                wall: float, steps: int) -> None:
-    run = root / f"gia-{method}-{labels}-s{seed}"
+                wall: float, steps: int, precision: str | None = None) -> None:
+    """A report.json as a run writes it; without `precision`, as reports written before it was recorded."""
+    run = root / f"gia-{method}-{labels}-s{seed}{'-' + precision if precision else ''}"
     run.mkdir(parents=True)
-    (run / "report.json").write_text(json.dumps({
+    report = {
         "preset": "gia", "method": method, "labels": labels, "seed": seed, "steps": steps,
         "test_accuracy": accuracy, "test_errors": errors, "wall_seconds": wall,
         "machine": {"cpu": "Test CPU", "cores": 2, "torch_threads": 2}, "torch_version": "9.9.9",
-    }))
+    }
+    if precision:
+        report["precision"] = precision
+    (run / "report.json").write_text(json.dumps(report))
 
 
 def test_aggregate_reports_mean_and_sample_std_over_seeds(tmp_path):
@@ -104,11 +115,12 @@ def test_aggregate_reports_mean_and_sample_std_over_seeds(tmp_path):
         fake_report(tmp_path, "sgan", 100, seed, acc, err, wall, 8000)
     fake_report(tmp_path, "sgan", 20, 0, 0.50, 5000, 4.0, 8000)
     fake_report(tmp_path, "supervised", 100, 0, 0.75, 2500, 5.0, 120)
+    fake_report(tmp_path, "sgan", 100, 0, 0.80, 2000, 3.0, 8000, precision="bf16")  # a cell of its own
     rows = write_results(tmp_path, collect_reports(tmp_path))
 
     # accuracies 0.90, 0.92, 0.97: deviations -.03, -.01, .04; sum of squares 26e-4 over n-1 = 2
-    sgan100 = rows[1]
-    assert (sgan100["method"], sgan100["labels"], sgan100["runs"]) == ("sgan", 100, 3)
+    sgan100 = rows[2]
+    assert (sgan100["method"], sgan100["labels"], sgan100["precision"], sgan100["runs"]) == ("sgan", 100, "fp32", 3)
     assert sgan100["accuracy_mean"] == pytest.approx(0.93)
     assert sgan100["accuracy_std"] == pytest.approx(np.sqrt(13e-4))  # 0.0361; ddof=0 gives 0.0294
     # errors out of 10000: 1000, 800, 300; deviations 300, 100, -400; 26e4 / 2
@@ -116,30 +128,33 @@ def test_aggregate_reports_mean_and_sample_std_over_seeds(tmp_path):
     assert sgan100["errors_std"] == pytest.approx(np.sqrt(13e4))  # 360.6
     assert sgan100["wall_seconds_mean"] == pytest.approx(12) and sgan100["steps"] == 8000
     # a cell with one run has no spread to report: 0, not NaN
-    cells = [(r["method"], r["labels"], r["runs"], r["accuracy_std"], r["errors_std"])
+    cells = [(r["method"], r["labels"], r["precision"], r["runs"], r["accuracy_std"], r["errors_std"])
              for r in rows]
     assert cells == [
-        ("sgan", 20, 1, 0.0, 0.0),
-        ("sgan", 100, 3, sgan100["accuracy_std"], sgan100["errors_std"]),
-        ("supervised", 100, 1, 0.0, 0.0),
+        ("sgan", 20, "fp32", 1, 0.0, 0.0),
+        ("sgan", 100, "bf16", 1, 0.0, 0.0),
+        ("sgan", 100, "fp32", 3, sgan100["accuracy_std"], sgan100["errors_std"]),
+        ("supervised", 100, "fp32", 1, 0.0, 0.0),
     ]
 
     table = read_csv(tmp_path / "results.csv")
     assert list(table[0]) == RESULT_FIELDS == [
-        "preset", "method", "labels", "runs", "accuracy_mean", "accuracy_std",
+        "preset", "method", "labels", "precision", "runs", "accuracy_mean", "accuracy_std",
         "errors_mean", "errors_std", "wall_seconds_mean", "steps",
     ]
-    assert [(r["method"], r["labels"], r["runs"]) for r in table] == [
-        ("sgan", "20", "1"), ("sgan", "100", "3"), ("supervised", "100", "1")]
-    assert float(table[1]["accuracy_std"]) == pytest.approx(0.0360555, abs=1e-6)
-    assert float(table[1]["errors_std"]) == pytest.approx(360.555, abs=1e-3)
+    assert [(r["method"], r["labels"], r["precision"], r["runs"]) for r in table] == [
+        ("sgan", "20", "fp32", "1"), ("sgan", "100", "bf16", "1"), ("sgan", "100", "fp32", "3"),
+        ("supervised", "100", "fp32", "1")]
+    assert float(table[2]["accuracy_std"]) == pytest.approx(0.0360555, abs=1e-6)
+    assert float(table[2]["errors_std"]) == pytest.approx(360.555, abs=1e-3)
 
     md = (tmp_path / "results.md").read_text().splitlines()
-    assert md[0].startswith("| preset | method | labels | runs | test accuracy (%) | test errors")
-    assert md[2:5] == [
-        "| gia | sgan | 20 | 1 | 50.00 ± 0.00 | 5000 ± 0 | 8000 | 4 |",
-        "| gia | sgan | 100 | 3 | 93.00 ± 3.61 | 700 ± 361 | 8000 | 12 |",
-        "| gia | supervised | 100 | 1 | 75.00 ± 0.00 | 2500 ± 0 | 120 | 5 |",
+    assert md[0].startswith("| preset | method | labels | precision | runs | test accuracy (%) | test errors")
+    assert md[2:6] == [
+        "| gia | sgan | 20 | fp32 | 1 | 50.00 ± 0.00 | 5000 ± 0 | 8000 | 4 |",
+        "| gia | sgan | 100 | bf16 | 1 | 80.00 ± 0.00 | 2000 ± 0 | 8000 | 3 |",
+        "| gia | sgan | 100 | fp32 | 3 | 93.00 ± 3.61 | 700 ± 361 | 8000 | 12 |",
+        "| gia | supervised | 100 | fp32 | 1 | 75.00 ± 0.00 | 2500 ± 0 | 120 | 5 |",
     ]
     assert "Machine: Test CPU, 2 cores, torch 9.9.9." in md[-1]
     assert (tmp_path / "accuracy_vs_labels.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -204,7 +219,7 @@ def test_run_with_only_a_checkpoint_is_resumed(tmp_path, tiny_runs, monkeypatch)
     assert by_seed[0]["skipped"] and "skipped" not in by_seed[1] and by_seed[1]["steps"] == 2
     assert (tmp_path / "gia-sgan-20-s1" / "report.json").is_file()
     assert [r["runs"] for r in read_csv(tmp_path / "results.csv")] == ["2"]
-    assert "| gia | sgan | 20 | 2 |" in (tmp_path / "results.md").read_text()
+    assert "| gia | sgan | 20 | fp32 | 2 |" in (tmp_path / "results.md").read_text()
 
 
 def test_failed_run_is_reported_and_a_rerun_resumes_it(tmp_path, tiny_runs, monkeypatch):
@@ -319,7 +334,7 @@ def test_cli_sweep_prints_the_table_and_a_rerun_skips(mnist_dir, tmp_path):
     assert first.returncode == 0, first.stderr
     assert f"sweep: 2 runs into {out}" in first.stdout
     assert "step 3: test accuracy" in first.stdout
-    for row in ("| gia | sgan | 100 | 1 |", "| gia | supervised | 100 | 1 |"):
+    for row in ("| gia | sgan | 100 | fp32 | 1 |", "| gia | supervised | 100 | fp32 | 1 |"):
         assert row in first.stdout
     assert first.stdout.rstrip().endswith((out / "results.md").read_text().rstrip())
     for name in ("results.csv", "results.md", "accuracy_vs_labels.png"):
@@ -329,4 +344,4 @@ def test_cli_sweep_prints_the_table_and_a_rerun_skips(mnist_dir, tmp_path):
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("(complete, skipped)") == 2
     assert "step 3:" not in again.stdout  # nothing trained
-    assert "| gia | sgan | 100 | 1 |" in again.stdout
+    assert "| gia | sgan | 100 | fp32 | 1 |" in again.stdout

@@ -143,7 +143,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise ValueError(f"--labels must be comma-separated integers, got {args.labels_list!r}") from None
     if args.seeds <= 0:
         raise ValueError(f"--seeds must be positive, got {args.seeds}")
-    specs = plan(presets, labels, range(args.seeds), args.baseline)
+    specs = plan(presets, labels, range(args.seeds), args.baseline, precision=args.precision)
     options = {k: v for k, v in run_options(args).items() if v is not None and k not in ("labels", "seed", "out")}
     print(f"sweep: {len(specs)} runs into {args.out} ({args.workers} worker(s), executor {args.executor})")
     _, failures = run_sweep(specs, args.out, options, workers=args.workers, executor=args.executor,

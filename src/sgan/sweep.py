@@ -23,7 +23,7 @@ import numpy as np
 
 from sgan.config import PRESETS, run_config
 
-RESULT_FIELDS = ["preset", "method", "labels", "runs", "accuracy_mean", "accuracy_std", "errors_mean",
+RESULT_FIELDS = ["preset", "method", "labels", "precision", "runs", "accuracy_mean", "accuracy_std", "errors_mean",
                  "errors_std", "wall_seconds_mean", "steps"]
 
 
@@ -33,14 +33,21 @@ class RunSpec:
     method: str
     labels: int
     seed: int
+    precision: str = "fp32"
 
     @property
     def name(self) -> str:
-        return f"{self.preset}-{self.method}-{self.labels}-s{self.seed}"
+        """The run's folder; a bf16 run is suffixed so that it never resumes or skips an fp32 one."""
+        suffix = "" if self.precision == "fp32" else f"-{self.precision}"
+        return f"{self.preset}-{self.method}-{self.labels}-s{self.seed}{suffix}"
 
 
-def plan(presets: Iterable[str], labels: Iterable[int], seeds: Iterable[int], baseline: bool) -> list[RunSpec]:
-    """Every run of the grid; baselines (cheap) before the SGAN runs of each preset."""
+def plan(presets: Iterable[str], labels: Iterable[int], seeds: Iterable[int], baseline: bool,
+         precision: str | None = None) -> list[RunSpec]:
+    """Every run of the grid; baselines (cheap) before the SGAN runs of each preset.
+
+    `precision` overrides the presets' own (None: each preset's default).
+    """
     presets, labels, seeds = list(presets), list(labels), list(seeds)
     for p in presets:
         if p not in PRESETS:
@@ -48,7 +55,8 @@ def plan(presets: Iterable[str], labels: Iterable[int], seeds: Iterable[int], ba
     if not (presets and labels and seeds):
         raise ValueError("a sweep needs at least one preset, one label count and one seed")
     methods = ["supervised", "sgan"] if baseline else ["sgan"]
-    return [RunSpec(p, m, n, s) for p in presets for m in methods for n in labels for s in seeds]
+    return [RunSpec(p, m, n, s, precision or PRESETS[p].get("precision", "fp32"))
+            for p in presets for m in methods for n in labels for s in seeds]
 
 
 def run_one(spec: RunSpec, root: str | Path, options: dict[str, Any]) -> dict[str, Any]:
@@ -61,6 +69,7 @@ def run_one(spec: RunSpec, root: str | Path, options: dict[str, Any]) -> dict[st
         return {**json.loads(report.read_text()), "skipped": True}
     if (run_dir / "checkpoint.pt").is_file():
         return resume(run_dir, steps=options.get("steps"), progress=False)
+    options = {**options, "precision": spec.precision}
     config = run_config(spec.preset, spec.method, labels=spec.labels, seed=spec.seed, out=str(run_dir), **options)
     return train(config, progress=False)
 
@@ -149,16 +158,16 @@ def collect_reports(root: str | Path) -> list[dict[str, Any]]:
 
 def aggregate(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean and standard deviation (ddof=1, as papers report over seeds) per grid cell."""
-    cells: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
-    for r in reports:
-        cells.setdefault((r["preset"], r["method"], int(r["labels"])), []).append(r)
+    cells: dict[tuple[str, str, int, str], list[dict[str, Any]]] = {}
+    for r in reports:  # reports written before precision was recorded are fp32 runs
+        cells.setdefault((r["preset"], r["method"], int(r["labels"]), r.get("precision", "fp32")), []).append(r)
     rows = []
-    for (preset, method, labels), rs in sorted(cells.items()):
+    for (preset, method, labels, precision), rs in sorted(cells.items()):
         acc = np.array([r["test_accuracy"] for r in rs])
         err = np.array([r["test_errors"] for r in rs])
         ddof = 1 if len(rs) > 1 else 0
         rows.append({
-            "preset": preset, "method": method, "labels": labels, "runs": len(rs),
+            "preset": preset, "method": method, "labels": labels, "precision": precision, "runs": len(rs),
             "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std(ddof=ddof)),
             "errors_mean": float(err.mean()), "errors_std": float(err.std(ddof=ddof)),
             "wall_seconds_mean": float(np.mean([r["wall_seconds"] for r in rs])),
@@ -168,11 +177,12 @@ def aggregate(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def results_markdown(rows: list[dict[str, Any]], machine: str = "") -> str:
-    lines = ["| preset | method | labels | runs | test accuracy (%) | test errors / 10000 | steps | wall s / run |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| preset | method | labels | precision | runs | test accuracy (%) | test errors / 10000 | steps "
+             "| wall s / run |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
-            f"| {r['preset']} | {r['method']} | {r['labels']} | {r['runs']} | "
+            f"| {r['preset']} | {r['method']} | {r['labels']} | {r['precision']} | {r['runs']} | "
             f"{100 * r['accuracy_mean']:.2f} ± {100 * r['accuracy_std']:.2f} | "
             f"{r['errors_mean']:.0f} ± {r['errors_std']:.0f} | {r['steps']} | {r['wall_seconds_mean']:.0f} |")
     if machine:
@@ -204,14 +214,16 @@ def plot_accuracy_vs_labels(rows: list[dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for preset in sorted({r["preset"] for r in rows}):
+    for preset, precision in sorted({(r["preset"], r["precision"]) for r in rows}):
+        name = preset if precision == "fp32" else f"{preset} {precision}"
         for method, style in (("sgan", "-o"), ("supervised", "--s")):
-            cell = sorted((r for r in rows if r["preset"] == preset and r["method"] == method),
+            key = (preset, precision, method)
+            cell = sorted((r for r in rows if (r["preset"], r["precision"], r["method"]) == key),
                           key=lambda r: r["labels"])
             if cell:
                 ax.errorbar([r["labels"] for r in cell], [100 * r["accuracy_mean"] for r in cell],
                             yerr=[100 * r["accuracy_std"] for r in cell], fmt=style, capsize=3,
-                            label=f"{preset} {'SGAN' if method == 'sgan' else 'supervised'}")
+                            label=f"{name} {'SGAN' if method == 'sgan' else 'supervised'}")
     ax.set_xscale("log")
     ax.set(xlabel="labeled examples", ylabel="test accuracy (%)", title="Test accuracy against label count")
     ax.grid(True, alpha=0.3)

@@ -428,6 +428,8 @@ class Trainer:
             "per_class_accuracy": test["per_class_accuracy"],
             "confusion": test["confusion"],
             "evaluated_with": "ema" if self.ema is not None else "weights",
+            "precision": cfg.precision,
+            "compile": cfg.compile,
             "labeled_indices_sha256": s.labeled_sha256,
             "labeled_class_counts": np.bincount(s.labeled_targets.numpy(), minlength=cfg.num_classes).tolist(),
             "unlabeled_pool": len(s.unlabeled_images),
