@@ -49,7 +49,8 @@ def write_idx_fixture():
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """Where the real MNIST files are: SGAN_DATA_DIR, else ../shared/datasets beside the repo."""
-    candidates = [Path(os.environ["SGAN_DATA_DIR"])] if os.environ.get("SGAN_DATA_DIR") else []
+    # absolute: some tests change directory (a relative SGAN_DATA_DIR would then point elsewhere)
+    candidates = [Path(os.environ["SGAN_DATA_DIR"]).resolve()] if os.environ.get("SGAN_DATA_DIR") else []
     candidates.append(REPO.parent / "shared" / "datasets")
     for place in candidates:
         for d in (place, place / "mnist"):

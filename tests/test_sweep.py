@@ -70,9 +70,10 @@ def test_plan_covers_the_grid_with_cheap_baselines_first_per_preset():
     assert len(specs) == 16 and len(set(specs)) == 16
     assert [s.method for s in specs] == (["supervised"] * 4 + ["sgan"] * 4) * 2
     assert [s.preset for s in specs] == ["gia"] * 8 + ["improved"] * 8
-    assert specs[:4] == [RunSpec("gia", "supervised", n, s) for n in (20, 100) for s in (0, 1)]
-    assert specs[4].name == "gia-sgan-20-s0"
-    sgan_only = plan(["gia"], [100], range(3), baseline=False)
+    assert specs[:4] == [RunSpec("gia", "supervised", n, s, "bf16") for n in (20, 100) for s in (0, 1)]
+    assert specs[4].name == "gia-sgan-20-s0-bf16"  # each preset's own precision: bf16 for gia
+    assert specs[8].name == "improved-supervised-20-s0"
+    sgan_only = plan(["gia"], [100], range(3), baseline=False, precision="fp32")
     assert sgan_only == [RunSpec("gia", "sgan", 100, s) for s in range(3)]
 
 
@@ -171,7 +172,7 @@ def test_aggregate_of_an_empty_sweep_writes_headers_only(tmp_path):
 # ---------------------------------------------------------------------------------- skip, resume
 def test_rerun_skips_complete_runs_without_training(tmp_path, tiny_runs, monkeypatch):
     """Rerunning a finished sweep trains nothing: every run is reported as skipped."""
-    specs = plan(["gia"], [20], [0], baseline=True)
+    specs = plan(["gia"], [20], [0], baseline=True, precision="fp32")
     calls = count_steps(monkeypatch)
     reports, failures = run_sweep(specs, tmp_path, TINY, log=lambda line: None)
     assert failures == []
@@ -196,7 +197,7 @@ def test_rerun_skips_complete_runs_without_training(tmp_path, tiny_runs, monkeyp
 
 def test_run_with_only_a_checkpoint_is_resumed(tmp_path, tiny_runs, monkeypatch):
     """A run whose report is missing is finished from its checkpoint, not retrained from scratch."""
-    specs = plan(["gia"], [20], [0, 1], baseline=False)
+    specs = plan(["gia"], [20], [0, 1], baseline=False, precision="fp32")
     run_sweep(specs, tmp_path, TINY, log=lambda line: None)
     (tmp_path / "gia-sgan-20-s1" / "report.json").unlink()
     for name in ("results.csv", "results.md"):
@@ -224,7 +225,7 @@ def test_run_with_only_a_checkpoint_is_resumed(tmp_path, tiny_runs, monkeypatch)
 
 def test_failed_run_is_reported_and_a_rerun_resumes_it(tmp_path, tiny_runs, monkeypatch):
     """One run raising is listed in failures; the rest still run; a rerun resumes it mid-way."""
-    specs = plan(["gia"], [20], [0, 1, 2], baseline=False)
+    specs = plan(["gia"], [20], [0, 1, 2], baseline=False, precision="fp32")
     count_steps(monkeypatch, fail=lambda t: t.config.seed == 1 and t.step_count == 1)
     log: list[str] = []
     tiny = {**TINY, "sample_interval": 1}  # a checkpoint after step 1
@@ -252,7 +253,7 @@ def test_ctrl_c_stops_the_sweep_and_a_rerun_resumes_it(tmp_path, tiny_runs, monk
 
     from sgan.trainer import TrainingInterrupted
 
-    specs = plan(["gia"], [20], [0, 1, 2], baseline=False)
+    specs = plan(["gia"], [20], [0, 1, 2], baseline=False, precision="fp32")
 
     def interrupt(trainer):  # as the SIGINT handler does: finish the step, then stop
         if trainer.config.seed == 1 and trainer.step_count == 0:
@@ -334,7 +335,7 @@ def test_cli_sweep_prints_the_table_and_a_rerun_skips(mnist_dir, tmp_path):
     assert first.returncode == 0, first.stderr
     assert f"sweep: 2 runs into {out}" in first.stdout
     assert "step 3: test accuracy" in first.stdout
-    for row in ("| gia | sgan | 100 | fp32 | 1 |", "| gia | supervised | 100 | fp32 | 1 |"):
+    for row in ("| gia | sgan | 100 | bf16 | 1 |", "| gia | supervised | 100 | bf16 | 1 |"):  # gia's default
         assert row in first.stdout
     assert first.stdout.rstrip().endswith((out / "results.md").read_text().rstrip())
     for name in ("results.csv", "results.md", "accuracy_vs_labels.png"):
@@ -344,4 +345,4 @@ def test_cli_sweep_prints_the_table_and_a_rerun_skips(mnist_dir, tmp_path):
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("(complete, skipped)") == 2
     assert "step 3:" not in again.stdout  # nothing trained
-    assert "| gia | sgan | 100 | fp32 | 1 |" in again.stdout
+    assert "| gia | sgan | 100 | bf16 | 1 |" in again.stdout

@@ -143,7 +143,7 @@ def test_checkpoint_round_trip_and_weights_only(tmp_path):
     for key in ("preset", "method", "labels", "seed", "steps", "test_accuracy", "labeled_train_accuracy",
                 "per_class_accuracy", "labeled_indices_sha256", "wall_seconds", "torch_version"):
         assert key in result
-    assert (result["precision"], result["compile"]) == ("fp32", False)  # how the figures were made
+    assert (result["precision"], result["compile"]) == (cfg.precision, False)  # how the figures were made
 
 
 @pytest.mark.parametrize("preset", ["gia", "improved"])

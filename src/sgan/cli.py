@@ -30,6 +30,8 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
                    help="folder holding the dataset files (else SGAN_DATA_DIR, cache, /usr/share/datasets)")
     p.add_argument("--sample-interval", type=int, help="steps between evaluations, sample grids and checkpoints")
     p.add_argument("--precision", choices=["fp32", "bf16"], help="bf16: autocast on CPU")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction,
+                   help="NHWC convolutions (default: the preset's; they pay with bf16, not with fp32 gia)")
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the networks")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -44,8 +46,8 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
     single = {k: getattr(args, k, None) for k in ("labels", "seed", "out")}
     return dict(
         steps=args.steps, batch_size=args.batch_size, dataset=args.dataset, data_dir=args.data_dir,
-        sample_interval=args.sample_interval, precision=args.precision, compile=args.compile,
-        threads=args.threads, **single,
+        sample_interval=args.sample_interval, precision=args.precision, channels_last=args.channels_last,
+        compile=args.compile, threads=args.threads, **single,
     )
 
 
