@@ -1,0 +1,74 @@
+"""benchmarks/ablation.py times old code against new: its "before" patches must compute what the
+current code computes, or the speedups it prints compare different work."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import torch
+
+from sgan.config import get_config
+from sgan.data import synthetic_split
+from sgan.models.improved import ImprovedDiscriminator, WeightNormLinear
+from sgan.trainer import Trainer
+
+ABLATION = Path(__file__).resolve().parents[1] / "benchmarks" / "ablation.py"
+
+
+def load_ablation():
+    spec = importlib.util.spec_from_file_location("benchmarks_ablation", ABLATION)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_weight_norm_patch_is_the_same_layer():
+    ablation = load_ablation()
+    torch.manual_seed(0)
+    layer, x = WeightNormLinear(30, 20), torch.randn(8, 30)
+    with torch.no_grad():
+        layer.g.uniform_(0.5, 2.0)
+        layer.bias.normal_()
+    current = WeightNormLinear.forward
+    after = layer(x)
+    with ablation.weight_norm_rebuilds_weights():
+        assert WeightNormLinear.forward is not current
+        before = layer(x)
+    torch.testing.assert_close(before, after)
+    assert WeightNormLinear.forward is current  # the patch is undone
+
+
+def test_three_passes_patch_is_the_same_discriminator():
+    ablation = load_ablation()
+    torch.manual_seed(0)
+    D, x = ImprovedDiscriminator().eval(), torch.rand(300, 1, 28, 28)  # eval: no noise to differ
+    after = D.features_and_logits(x)
+    with ablation.three_discriminator_passes():
+        before = D.features_and_logits(x)
+    for b, a in zip(before, after, strict=True):
+        torch.testing.assert_close(b, a)
+
+
+def step_result(preset: str, patch=None) -> dict[str, torch.Tensor]:
+    """Parameters after two seeded training steps, with or without a "before" patch."""
+    import contextlib
+
+    config = get_config(preset, labels=20, out="unused", precision="fp32", labeled_batch_size=8,
+                        unlabeled_batch_size=8, fake_batch_size=8, gen_batch_size=8)
+    with patch() if patch else contextlib.nullcontext():
+        t = Trainer(config, split=synthetic_split(20, 64, 10, config.pixel_range), progress=False)
+        for _ in range(2):
+            t.step(*t.next_batch())
+    return {**{f"D.{k}": v for k, v in t.discriminator.state_dict().items()},
+            **{f"G.{k}": v for k, v in t.generator.state_dict().items()}}
+
+
+def test_training_patches_change_speed_not_results():
+    """Frozen-D weight gradients and for-loop Adam leave every trained weight as it is."""
+    ablation = load_ablation()
+    for preset, patch in (("gia", ablation.frozen_with_weight_gradients), ("improved", ablation.adam_for_loop)):
+        after, before = step_result(preset), step_result(preset, patch)
+        assert before.keys() == after.keys()
+        for k in after:
+            torch.testing.assert_close(before[k], after[k], rtol=1e-5, atol=1e-6, msg=f"{preset} {k}")
