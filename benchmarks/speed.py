@@ -257,7 +257,8 @@ def _trainer(job: dict[str, Any], split: Any, out: str, compile_: bool) -> Any:
     from sgan.trainer import Trainer
 
     config = get_config(job["preset"], method=job["method"], out=out, precision=job["precision"],
-                        compile=compile_, threads=job.get("threads"), labels=LABELED)
+                        compile=compile_, threads=job.get("threads"), labels=LABELED,
+                        channels_last=job.get("channels_last"))  # None: the preset's layout
     return Trainer(config, split=split, progress=False)
 
 
@@ -418,7 +419,8 @@ def results_table(
               "% fp32 peak", "eval img/s", "peak RSS MiB"]
     rows = []
     for r in results:
-        name = [r["preset"], r["method"], r["precision"] + (" compiled" if r["compile"] else "")]
+        layout = ", NHWC" if r.get("trainer", {}).get("channels_last") else ""
+        name = [r["preset"], r["method"], r["precision"] + layout + (" compiled" if r["compile"] else "")]
         if "error" in r:
             rows.append(name + ["error: " + r["error"][:60]] + [""] * (len(header) - 4))
             continue
@@ -524,6 +526,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps first")
     parser.add_argument("--precision", default="fp32", help="comma-separated: fp32, bf16")
     parser.add_argument("--compile", action="store_true", help="config.compile=True")
+    parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction,
+                        help="NHWC convolutions on or off for every row (default: each preset's)")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: all cores)")
     parser.add_argument("--eval-repeats", type=int, default=3)
     parser.add_argument("--matmul-sizes", default="2048,4096")
@@ -592,7 +596,8 @@ def main(argv: list[str] | None = None) -> int:
         for method in methods:
             for precision in precisions:
                 job = {"preset": preset, "method": method, "precision": precision,
-                       "compile": args.compile, "threads": args.threads, "steps": args.steps,
+                       "compile": args.compile, "channels_last": args.channels_last,
+                       "threads": args.threads, "steps": args.steps,
                        "warmup": args.warmup, "eval_repeats": args.eval_repeats,
                        "profile": args.profile}
                 t0 = time.perf_counter()
