@@ -31,7 +31,7 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample-interval", type=int, help="steps between evaluations, sample grids and checkpoints")
     p.add_argument("--precision", choices=["fp32", "bf16"], help="bf16: autocast on CPU")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction,
-                   help="NHWC convolutions (default: the preset's; they pay with bf16, not with fp32 gia)")
+                   help="NHWC convolutions (default: the preset's; faster for the conv presets here)")
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the networks")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -130,10 +130,10 @@ GIA: dict[str, Any] = dict(
     baseline_steps=120,  # the notebook's fit(epochs=30, batch_size=32): 4 batches an epoch
     baseline_batch_size=32,
     # Not the book's (Keras ran float32): measured on the 2-core CPU, bf16 autocast with NHWC
-    # convolutions takes ~31 ms a step against ~45 in float32 (oneDNN's bf16 convolutions want
-    # channels-last; in float32 channels-last is slower here), and 3 seeds of the full schedule
-    # scored 89.81 +/- 0.74% against float32's 88.82 +/- 0.99% (benchmarks/results/). --precision
-    # fp32 restores float32 arithmetic.
+    # convolutions takes ~29-32 ms a step against ~41-45 in float32 NCHW (benchmarks/results/
+    # ablation.md, speed.md), and 3 seeds of the full schedule scored 89.81 +/- 0.74% against
+    # float32's 88.82 +/- 0.99% (reproduction.md). `--precision fp32 --no-channels-last` restores
+    # the book's float32 arithmetic and layout.
     precision="bf16",
     channels_last=True,
 )
