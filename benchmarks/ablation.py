@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import torch
 import torch.nn.functional as F
@@ -36,91 +37,67 @@ from sgan.data import synthetic_split
 from sgan.models.improved import ImprovedDiscriminator, WeightNormLinear
 from sgan.trainer import Trainer, predict
 
+HEADER = ["change", "preset", "unit", "before", "after", "speedup"]
+THREADS = torch.get_num_threads()  # restored after a measurement that sets its own
 
 # ---------------------------------------------------------------------- the old code, as patches
-@contextlib.contextmanager
-def weight_norm_rebuilds_weights() -> Iterator[None]:
+def weight_norm_rebuilds_weights() -> contextlib.AbstractContextManager:
     """Before: every call builds w = g v / ||v|| (an [out, in] tensor) and multiplies by it."""
-    original = WeightNormLinear.forward
-    WeightNormLinear.forward = lambda self, x: F.linear(x, self.weight(), self.bias)
-    try:
-        yield
-    finally:
-        WeightNormLinear.forward = original
+    return patch.object(WeightNormLinear, "forward", lambda self, x: F.linear(x, self.weight(), self.bias))
 
 
-@contextlib.contextmanager
-def adam_for_loop() -> Iterator[None]:
+def adam_for_loop() -> contextlib.AbstractContextManager:
     """Before: Adam's per-parameter Python loop instead of the fused multi-tensor kernel."""
-    original = torch.optim.Adam
+    fused = torch.optim.Adam
 
     def unfused(params: Any, **kwargs: Any) -> torch.optim.Optimizer:
-        return original(params, **{**kwargs, "fused": False, "foreach": False})
+        return fused(params, **{**kwargs, "fused": False, "foreach": False})
 
-    torch.optim.Adam = unfused
-    try:
-        yield
-    finally:
-        torch.optim.Adam = original
+    return patch.object(torch.optim, "Adam", unfused)
 
 
-@contextlib.contextmanager
-def frozen_with_weight_gradients() -> Iterator[None]:
+def frozen_with_weight_gradients() -> contextlib.AbstractContextManager:
     """Before: the frozen discriminator's weights keep requires_grad, so the generator update's
     backward also computes their gradients (never applied: the generator's optimizer ignores
     them and the next discriminator update clears them)."""
-    original = trainer_module.frozen
+    without_gradients = trainer_module.frozen
 
     @contextlib.contextmanager
     def frozen(discriminator: torch.nn.Module, batch_stats: bool) -> Iterator[None]:
-        with original(discriminator, batch_stats):
+        with without_gradients(discriminator, batch_stats):
             for p in discriminator.parameters():
                 p.requires_grad_(True)
             yield
 
-    trainer_module.frozen = frozen
-    try:
-        yield
-    finally:
-        trainer_module.frozen = original
+    return patch.object(trainer_module, "frozen", frozen)
 
 
-@contextlib.contextmanager
-def three_discriminator_passes() -> Iterator[None]:
+def three_discriminator_passes() -> contextlib.AbstractContextManager:
     """Before: the joint update ran the labeled, unlabeled and generated batches through the
     discriminator one at a time (the same function: it has no BatchNorm)."""
-    original = ImprovedDiscriminator.features_and_logits
+    one_pass = ImprovedDiscriminator.features_and_logits
 
     def per_batch(self: ImprovedDiscriminator, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        parts = [original(self, chunk) for chunk in x.split(100)]
+        parts = [one_pass(self, chunk) for chunk in x.split(100)]
         return torch.cat([f for f, _ in parts]), torch.cat([logits for _, logits in parts])
 
-    ImprovedDiscriminator.features_and_logits = per_batch
-    try:
-        yield
-    finally:
-        ImprovedDiscriminator.features_and_logits = original
+    return patch.object(ImprovedDiscriminator, "features_and_logits", per_batch)
 
 
-@contextlib.contextmanager
-def unused_generator_pass() -> Iterator[None]:
+def unused_generator_pass() -> contextlib.AbstractContextManager:
     """Before: the book's loop also computes a batch of fakes it never uses before the
     generator update (`generator.predict(z)`), one more generator forward pass a step."""
-    original = Trainer.step
+    current = Trainer.step
 
     def step(self: Trainer, *batch: torch.Tensor) -> dict[str, float]:
-        result = original(self, *batch)
+        result = current(self, *batch)
         with torch.no_grad():
             self.generator.eval()
             self.generator(self.noise(self.config.gen_batch_size))
             self.generator.train()
         return result
 
-    Trainer.step = step
-    try:
-        yield
-    finally:
-        Trainer.step = original
+    return patch.object(Trainer, "step", step)
 
 
 # ---------------------------------------------------------------------- the changes
@@ -214,10 +191,6 @@ def measure(change: Change, steps: int, warmup: int, rounds: int) -> dict[str, A
 def table(rows: list[dict[str, Any]]) -> list[list[str]]:
     return [[r["change"], r["preset"], r["unit"], f"{r['before']:,.1f}", f"{r['after']:,.1f}", f"{r['speedup']:.2f}x"]
             for r in rows]
-
-
-HEADER = ["change", "preset", "unit", "before", "after", "speedup"]
-THREADS = torch.get_num_threads()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,8 +58,7 @@ def publish(out: str | Path) -> str:
         writer = csv.DictWriter(f, fieldnames=fields + ["cpu", "torch_threads"])
         writer.writeheader()
         for r in reports:
-            writer.writerow({**{k: r.get(k, "fp32" if k == "precision" else None) for k in fields},
-                             "cpu": r["machine"]["cpu"],
+            writer.writerow({**{k: r[k] for k in fields}, "cpu": r["machine"]["cpu"],
                              "torch_threads": r["machine"]["torch_threads"]})
     return (RESULTS / "reproduction.md").read_text()
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import os
 import struct
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -64,3 +66,17 @@ def tiny_mnist_dir(tmp_path: Path) -> Path:
     """200 train / 50 test gzipped images, 20 / 5 per class. Its checksums are not MNIST's: load it with
     verify=False (MNIST, make_split, data_summary)."""
     return make_tiny_dataset(tmp_path / "tiny")
+
+
+@pytest.fixture
+def load_benchmark():
+    """Import a script of benchmarks/ (not a package) by name, e.g. load_benchmark("speed")."""
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", REPO / "benchmarks" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -1,10 +1,6 @@
 """benchmarks/ablation.py times old code against new: its "before" patches must compute what the
 current code computes, or the speedups it prints compare different work."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import torch
 
 from sgan.config import get_config
@@ -12,19 +8,9 @@ from sgan.data import synthetic_split
 from sgan.models.improved import ImprovedDiscriminator, WeightNormLinear
 from sgan.trainer import Trainer
 
-ABLATION = Path(__file__).resolve().parents[1] / "benchmarks" / "ablation.py"
 
-
-def load_ablation():
-    spec = importlib.util.spec_from_file_location("benchmarks_ablation", ABLATION)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_weight_norm_patch_is_the_same_layer():
-    ablation = load_ablation()
+def test_weight_norm_patch_is_the_same_layer(load_benchmark):
+    ablation = load_benchmark("ablation")
     torch.manual_seed(0)
     layer, x = WeightNormLinear(30, 20), torch.randn(8, 30)
     with torch.no_grad():
@@ -39,8 +25,8 @@ def test_weight_norm_patch_is_the_same_layer():
     assert WeightNormLinear.forward is current  # the patch is undone
 
 
-def test_three_passes_patch_is_the_same_discriminator():
-    ablation = load_ablation()
+def test_three_passes_patch_is_the_same_discriminator(load_benchmark):
+    ablation = load_benchmark("ablation")
     torch.manual_seed(0)
     D, x = ImprovedDiscriminator().eval(), torch.rand(300, 1, 28, 28)  # eval: no noise to differ
     after = D.features_and_logits(x)
@@ -64,9 +50,9 @@ def step_result(preset: str, patch=None) -> dict[str, torch.Tensor]:
             **{f"G.{k}": v for k, v in t.generator.state_dict().items()}}
 
 
-def test_training_patches_change_speed_not_results():
+def test_training_patches_change_speed_not_results(load_benchmark):
     """Frozen-D weight gradients and for-loop Adam leave every trained weight as it is."""
-    ablation = load_ablation()
+    ablation = load_benchmark("ablation")
     for preset, patch in (("gia", ablation.frozen_with_weight_gradients), ("improved", ablation.adam_for_loop)):
         after, before = step_result(preset), step_result(preset, patch)
         assert before.keys() == after.keys()

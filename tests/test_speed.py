@@ -1,21 +1,7 @@
 """benchmarks/speed.py's time to accuracy on hand-written run folders."""
 
-import importlib.util
-import sys
-from pathlib import Path
 
-SPEED = Path(__file__).resolve().parents[1] / "benchmarks" / "speed.py"
-
-
-def load_speed():
-    spec = importlib.util.spec_from_file_location("benchmarks_speed", SPEED)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_time_to_accuracy(tmp_path):
+def test_time_to_accuracy(tmp_path, load_benchmark):
     history = tmp_path / "history.csv"
     history.write_text(
         "step,wall_seconds,d_sup_loss,test_accuracy\n"
@@ -24,12 +10,12 @@ def test_time_to_accuracy(tmp_path):
         "2400,125.0,0.4,0.8850\n"  # a dip below 0.89 does not undo it
         "3200,166.75,0.3,0.9301\n"
     )
-    result = load_speed().time_to_accuracy(history, [0.5, 0.89, 0.93, 0.95])
+    result = load_benchmark("speed").time_to_accuracy(history, [0.5, 0.89, 0.93, 0.95])
     assert result == {0.5: (800, 41.5), 0.89: (1600, 83.25), 0.93: (3200, 166.75), 0.95: None}
     assert isinstance(result[0.89][0], int)
 
 
-def test_time_to_accuracy_converts_steps_at_the_clean_speed_of_the_runs_configuration(tmp_path):
+def test_time_to_accuracy_converts_steps_at_the_clean_speed_of_the_runs_configuration(tmp_path, load_benchmark):
     """A run that shared the cores took longer than it needs; the report also gives steps x the
     idle-machine ms/step of the run's own preset, method and precision."""
     import json
@@ -43,7 +29,7 @@ def test_time_to_accuracy_converts_steps_at_the_clean_speed_of_the_runs_configur
         {"preset": "gia", "method": "sgan", "precision": "fp32", "compile": False, "median_ms": 44.0},
         {"preset": "gia", "method": "sgan", "precision": "bf16", "compile": False, "median_ms": 30.0},
     ]}))
-    module = load_speed()
+    module = load_benchmark("speed")
     report = module.time_to_accuracy_report([str(run)], [0.85, 0.95], speed)
     row = report["runs"][0]
     assert row["clean_ms_per_step"] == 30.0

@@ -152,15 +152,16 @@ def run_sweep(specs: list[RunSpec], root: str | Path, options: dict[str, Any] | 
 
 
 def collect_reports(root: str | Path) -> list[dict[str, Any]]:
-    """Every complete run's report under `root` (one folder down)."""
-    return [json.loads(p.read_text()) for p in sorted(Path(root).glob("*/report.json"))]
+    """Every complete run's report under `root` (one folder down). Reports written before the
+    precision was recorded are of float32 runs."""
+    return [{"precision": "fp32", **json.loads(p.read_text())} for p in sorted(Path(root).glob("*/report.json"))]
 
 
 def aggregate(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean and standard deviation (ddof=1, as papers report over seeds) per grid cell."""
     cells: dict[tuple[str, str, int, str], list[dict[str, Any]]] = {}
-    for r in reports:  # reports written before precision was recorded are fp32 runs
-        cells.setdefault((r["preset"], r["method"], int(r["labels"]), r.get("precision", "fp32")), []).append(r)
+    for r in reports:
+        cells.setdefault((r["preset"], r["method"], int(r["labels"]), r["precision"]), []).append(r)
     rows = []
     for (preset, method, labels, precision), rs in sorted(cells.items()):
         acc = np.array([r["test_accuracy"] for r in rs])
