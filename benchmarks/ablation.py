@@ -35,6 +35,7 @@ from sgan import trainer as trainer_module
 from sgan.config import get_config
 from sgan.data import synthetic_split
 from sgan.models.improved import ImprovedDiscriminator, WeightNormLinear
+from sgan.models.keras import Dropout
 from sgan.trainer import Trainer, predict
 
 HEADER = ["change", "preset", "unit", "before", "after", "speedup"]
@@ -100,6 +101,12 @@ def unused_generator_pass() -> contextlib.AbstractContextManager:
     return patch.object(Trainer, "step", step)
 
 
+def bernoulli_dropout() -> contextlib.AbstractContextManager:
+    """Before: the mask drawn by F.dropout (`bernoulli_`), as nn.Dropout does: the same
+    distribution of masks and the same scaling, from a slower sampler."""
+    return patch.object(Dropout, "forward", lambda self, x: F.dropout(x, self.p, self.training))
+
+
 # ---------------------------------------------------------------------- the changes
 @dataclass
 class Change:
@@ -118,6 +125,7 @@ CHANGES = [
     Change("fused Adam", "improved", patch_before=adam_for_loop),
     Change("no weight gradients in the frozen discriminator", "gia", patch_before=frozen_with_weight_gradients),
     Change("the book's unused generator pass dropped", "gia", patch_before=unused_generator_pass),
+    Change("dropout mask from rand, not bernoulli_", "gia", patch_before=bernoulli_dropout),
     Change("channels-last convolutions (fp32)", "stacked", {"channels_last": False}, {"channels_last": True}),
     Change("channels-last convolutions (fp32)", "gia", {"channels_last": False, "precision": "fp32"},
            {"channels_last": True, "precision": "fp32"}),

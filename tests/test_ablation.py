@@ -58,3 +58,19 @@ def test_training_patches_change_speed_not_results(load_benchmark):
         assert before.keys() == after.keys()
         for k in after:
             torch.testing.assert_close(before[k], after[k], rtol=1e-5, atol=1e-6, msg=f"{preset} {k}")
+
+
+def test_bernoulli_dropout_patch_is_the_same_layer(load_benchmark):
+    """Both masks keep units with probability 1 - p and scale them by 1 / (1 - p)."""
+    from sgan.models.keras import Dropout
+
+    ablation = load_benchmark("ablation")
+    drop, x = Dropout(0.5), torch.ones(100_000)
+    for patch in (None, ablation.bernoulli_dropout):
+        with patch() if patch else torch.no_grad():
+            y = drop(x)
+        assert set(y.unique().tolist()) == {0.0, 2.0}
+        assert abs((y != 0).float().mean().item() - 0.5) < 0.01
+    drop.eval()
+    with ablation.bernoulli_dropout():
+        assert torch.equal(drop(x), x)

@@ -72,3 +72,22 @@ def test_keras_batchnorm_moving_averages_are_zero_debiased():
         # Keras 2: assign_moving_average(zero_debias=True) -> biased / (1 - 0.99^t)
         torch.testing.assert_close(bn.running_mean, biased / (1 - 0.99**t))
     assert bn.eps == 1e-3
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_dropout_keeps_one_minus_p_scaled_and_is_off_at_evaluation(dtype):
+    from sgan.models.keras import Dropout
+
+    torch.manual_seed(0)
+    drop = Dropout(0.4)
+    x = torch.ones(200_000, dtype=dtype, requires_grad=True)
+    y = drop(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.6) < 0.005  # keep probability 1 - p, also in bf16
+    assert torch.allclose(y[kept].float(), torch.full_like(y[kept].float(), 1 / 0.6), rtol=1e-2)
+    y.float().sum().backward()
+    assert torch.equal(x.grad != 0, kept)  # gradients flow through kept units only
+    drop.eval()
+    assert drop(x) is x
+    with pytest.raises(ValueError, match="dropout probability"):
+        Dropout(1.0)

@@ -256,3 +256,24 @@ def test_ema_warms_up_then_averages_with_the_configured_decay():
     ema = [torch.zeros(3)]
     update(ema, cur, torch.tensor(10**7))  # late: the plain decay
     torch.testing.assert_close(ema[0], torch.full((3,), 1e-4))
+
+
+@pytest.mark.parametrize("preset", ["gia", "stacked"])
+def test_bf16_updates_each_see_the_current_weights(preset, tmp_path):
+    """In bf16 each discriminator pass must use the weights the previous update left, not a
+    bf16 copy cached at the step's first pass (autocast's cast cache lives as long as its context)."""
+    t = Trainer(small(preset, tmp_path, precision="bf16", lr=0.5), split=synthetic_split(), progress=False)
+    conv = next(m for m in t.discriminator.modules() if isinstance(m, torch.nn.Conv2d))
+    gaps = []
+
+    def check(module, inputs, output):
+        with torch.autocast("cpu", enabled=False):
+            b16 = torch.bfloat16
+            fresh = torch.nn.functional.conv2d(inputs[0].to(b16), module.weight.to(b16), module.bias.to(b16),
+                                               module.stride, module.padding)
+        gaps.append((output.float() - fresh.float()).abs().max().item())
+
+    conv.register_forward_hook(check)
+    t.step(*t.next_batch())
+    assert len(gaps) >= 3  # supervised, real and fake updates, then the generator's pass
+    assert max(gaps) < 1e-2, gaps

@@ -229,7 +229,11 @@ class Trainer:
         raise ValueError(f"unknown z_dist {self.config.z_dist!r}; choose normal or uniform")
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.precision == "bf16")
+        # No cast cache: autocast caches each weight's bf16 copy for the life of the context,
+        # and a step runs up to four optimizer updates inside one context, so with the cache the
+        # book's real and fake updates would run on the weights from before the supervised one.
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.precision == "bf16",
+                              cache_enabled=False)
 
     def step(self, x_lab: torch.Tensor, y_lab: torch.Tensor, x_unl: torch.Tensor | None = None,
              x_match: torch.Tensor | None = None) -> dict[str, float]:

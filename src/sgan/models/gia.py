@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from sgan.models import ConvClassifier
-from sgan.models.keras import KerasBatchNorm2d, keras_init_
+from sgan.models.keras import Dropout, KerasBatchNorm2d, keras_init_
 
 
 class GiaGenerator(nn.Module):
@@ -59,7 +59,7 @@ class GiaDiscriminator(ConvClassifier):
             nn.Conv2d(64, 128, 3, stride=2, padding=1),  # 7 -> 4
             KerasBatchNorm2d(128),
             nn.LeakyReLU(0.01),
-            nn.Dropout(0.5),
+            Dropout(0.5),
             nn.Flatten(),
         )
         self.head = nn.Linear(128 * 4 * 4, num_classes)

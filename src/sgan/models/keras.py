@@ -1,4 +1,4 @@
-"""Keras 2 semantics the tutorial networks depend on: initialisation and BatchNorm averages.
+"""Keras 2 semantics the tutorial networks depend on: initialisation, BatchNorm averages, dropout.
 
 Keras initialises Dense, Conv2D and Conv2DTranspose kernels with Glorot-uniform and biases with
 zeros; PyTorch's default (Kaiming-uniform with a=sqrt(5), uniform bias) starts smaller weights
@@ -7,6 +7,7 @@ and nonzero biases. BatchNorm starts at gamma=1, beta=0 in both.
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 
@@ -40,3 +41,30 @@ class KerasBatchNorm2d(nn.BatchNorm2d):
             t = int(self.num_batches_tracked) + 1
             self.momentum = (1.0 - self.keras_momentum) / (1.0 - self.keras_momentum**t)
         return super().forward(x)
+
+
+class Dropout(nn.Module):
+    """Inverted dropout, as Keras' and PyTorch's: zero each unit with probability p, scale the
+    rest by 1 / (1 - p), and pass everything through at evaluation.
+
+    The mask comes from `torch.rand(...) >= p` instead of `F.dropout`'s `bernoulli_`, which is
+    3-4x slower on CPU: 690 against 190 us for the gia discriminator's [32, 128, 4, 4]
+    activations, about 2 ms of a 33 ms gia step (measured on the 2-core dev machine). The
+    uniform draw is float32 whatever the input's dtype: a bf16 draw has 8-bit resolution and
+    would keep units with probability 0.598 instead of 0.6 at p = 0.4.
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+        self.p = float(p)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.rand_like(x, dtype=torch.float32) >= self.p
+        return x * (keep.to(x.dtype) * (1.0 / (1.0 - self.p)))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
