@@ -65,13 +65,29 @@ def test_keras_batchnorm_moving_averages_are_zero_debiased():
 
     bn = KerasBatchNorm2d(3).train()
     batches = [torch.randn(8, 3, 4, 4) * (i + 1) + i for i in range(3)]
-    biased = torch.zeros(3)
+    biased, biased_var = torch.zeros(3), torch.zeros(3)
     for t, x in enumerate(batches, start=1):
         bn(x)
         biased = 0.99 * biased + 0.01 * x.mean((0, 2, 3))
+        biased_var = 0.99 * biased_var + 0.01 * x.var((0, 2, 3))  # unbiased batch variance
         # Keras 2: assign_moving_average(zero_debias=True) -> biased / (1 - 0.99^t)
         torch.testing.assert_close(bn.running_mean, biased / (1 - 0.99**t))
+        torch.testing.assert_close(bn.running_var, biased_var / (1 - 0.99**t))
     assert bn.eps == 1e-3
+    assert int(bn.num_batches_tracked) == 3
+
+
+def test_keras_batchnorm_compiles_once():
+    """The debiasing rate changes every step; it must not be a new constant for torch.compile."""
+    from sgan.models.keras import KerasBatchNorm2d
+
+    torch._dynamo.reset()
+    bn = KerasBatchNorm2d(3).train()
+    compiled = torch.compile(bn, backend="eager", fullgraph=True)  # fullgraph: a graph break fails
+    with torch._dynamo.config.patch(error_on_recompile=True):
+        for i in range(3):
+            out = compiled(torch.randn(8, 3, 4, 4) + i)
+    assert out.shape == (8, 3, 4, 4) and int(bn.num_batches_tracked) == 3
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
