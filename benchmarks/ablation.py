@@ -35,7 +35,7 @@ from sgan import trainer as trainer_module
 from sgan.config import get_config
 from sgan.data import synthetic_split
 from sgan.models.improved import ImprovedDiscriminator, WeightNormLinear
-from sgan.models.keras import Dropout, KerasBatchNorm2d
+from sgan.models.keras import Dropout
 from sgan.trainer import Trainer, predict
 
 HEADER = ["change", "preset", "unit", "before", "after", "speedup"]
@@ -107,20 +107,6 @@ def bernoulli_dropout() -> contextlib.AbstractContextManager:
     return patch.object(Dropout, "forward", lambda self, x: F.dropout(x, self.p, self.training))
 
 
-def batchnorm_float_momentum() -> contextlib.AbstractContextManager:
-    """Before: KerasBatchNorm2d set the debiased rate as the module's float `momentum` each
-    step and let BatchNorm2d update its averages (a graph break and a recompile per step under
-    torch.compile; in eager mode one more pass of the running-statistics update)."""
-
-    def forward(self: KerasBatchNorm2d, x: torch.Tensor) -> torch.Tensor:
-        if self.training and self.track_running_stats:
-            t = int(self.num_batches_tracked) + 1
-            self.momentum = (1.0 - self.keras_momentum) / (1.0 - self.keras_momentum**t)
-        return torch.nn.BatchNorm2d.forward(self, x)
-
-    return patch.object(KerasBatchNorm2d, "forward", forward)
-
-
 # ---------------------------------------------------------------------- the changes
 @dataclass
 class Change:
@@ -140,7 +126,6 @@ CHANGES = [
     Change("no weight gradients in the frozen discriminator", "gia", patch_before=frozen_with_weight_gradients),
     Change("the book's unused generator pass dropped", "gia", patch_before=unused_generator_pass),
     Change("dropout mask from rand, not bernoulli_", "gia", patch_before=bernoulli_dropout),
-    Change("BatchNorm averages from the kernel's batch statistics", "gia", patch_before=batchnorm_float_momentum),
     Change("channels-last convolutions (fp32)", "stacked", {"channels_last": False}, {"channels_last": True}),
     Change("channels-last convolutions (fp32)", "gia", {"channels_last": False, "precision": "fp32"},
            {"channels_last": True, "precision": "fp32"}),

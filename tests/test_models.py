@@ -77,17 +77,20 @@ def test_keras_batchnorm_moving_averages_are_zero_debiased():
     assert int(bn.num_batches_tracked) == 3
 
 
-def test_keras_batchnorm_compiles_once():
-    """The debiasing rate changes every step; it must not be a new constant for torch.compile."""
+def test_keras_batchnorm_compiles_once_and_matches_eager():
+    """The debiasing rate changes every step; under torch.compile it must not be a new constant
+    (a recompilation per step), and the compiled update must be the eager one."""
     from sgan.models.keras import KerasBatchNorm2d
 
     torch._dynamo.reset()
-    bn = KerasBatchNorm2d(3).train()
+    eager, bn = KerasBatchNorm2d(3).train(), KerasBatchNorm2d(3).train()
     compiled = torch.compile(bn, backend="eager", fullgraph=True)  # fullgraph: a graph break fails
     with torch._dynamo.config.patch(error_on_recompile=True):
         for i in range(3):
-            out = compiled(torch.randn(8, 3, 4, 4) + i)
-    assert out.shape == (8, 3, 4, 4) and int(bn.num_batches_tracked) == 3
+            x = torch.randn(8, 3, 4, 4) * (i + 1) + i
+            torch.testing.assert_close(compiled(x), eager(x))
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        torch.testing.assert_close(getattr(bn, name), getattr(eager, name))
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])

@@ -64,8 +64,11 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 # ---------------------------------------------------------------------------------- the plan
-def test_plan_covers_the_grid_with_cheap_baselines_first_per_preset():
+def test_plan_covers_the_grid_with_cheap_baselines_first_per_preset(monkeypatch):
     """Every preset x method x labels x seed, once; each preset's baselines run before its SGANs."""
+    from sgan import config
+
+    monkeypatch.setitem(config.PRESETS["gia"], "precision", "bf16")  # a preset whose default is bf16
     specs = plan(["gia", "improved"], [20, 100], [0, 1], baseline=True)
     assert len(specs) == 16 and len(set(specs)) == 16
     assert [s.method for s in specs] == (["supervised"] * 4 + ["sgan"] * 4) * 2
@@ -335,7 +338,7 @@ def test_cli_sweep_prints_the_table_and_a_rerun_skips(mnist_dir, tmp_path):
     assert first.returncode == 0, first.stderr
     assert f"sweep: 2 runs into {out}" in first.stdout
     assert "step 3: test accuracy" in first.stdout
-    for row in ("| gia | sgan | 100 | bf16 | 1 |", "| gia | supervised | 100 | bf16 | 1 |"):  # gia's default
+    for row in ("| gia | sgan | 100 | fp32 | 1 |", "| gia | supervised | 100 | fp32 | 1 |"):  # gia's default
         assert row in first.stdout
     assert first.stdout.rstrip().endswith((out / "results.md").read_text().rstrip())
     for name in ("results.csv", "results.md", "accuracy_vs_labels.png"):
@@ -345,4 +348,4 @@ def test_cli_sweep_prints_the_table_and_a_rerun_skips(mnist_dir, tmp_path):
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("(complete, skipped)") == 2
     assert "step 3:" not in again.stdout  # nothing trained
-    assert "| gia | sgan | 100 | bf16 | 1 |" in again.stdout
+    assert "| gia | sgan | 100 | fp32 | 1 |" in again.stdout
