@@ -19,22 +19,17 @@ import statistics
 import sys
 from pathlib import Path
 
+from sgan.trainer import read_history
+
 DEFAULT_EPOCHS = (1, 2, 5, 10, 20, 50, 100, 150, 200, 250, 300)
 
 
 def read_curve(run: Path, steps_per_epoch: int) -> dict[int, float]:
     """Test accuracy by epoch (1-based) from a run directory's history.csv."""
-    path = run / "history.csv" if run.is_dir() else run
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no history.csv (has the run written its first evaluation?)")
-    curve = {}
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            step = int(float(row["step"]))
-            if step % steps_per_epoch == 0 and row.get("test_accuracy"):
-                curve[step // steps_per_epoch] = float(row["test_accuracy"])
+    curve = {int(row["step"]) // steps_per_epoch: row["test_accuracy"] for row in read_history(run)
+             if int(row["step"]) % steps_per_epoch == 0 and "test_accuracy" in row}
     if not curve:
-        raise ValueError(f"{path}: no evaluation at a multiple of {steps_per_epoch} steps; wrong --steps-per-epoch?")
+        raise ValueError(f"{run}: no evaluation at a multiple of {steps_per_epoch} steps; wrong --steps-per-epoch?")
     return curve
 
 

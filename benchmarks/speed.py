@@ -21,7 +21,6 @@ sharing the cores oversubscribe OpenMP threads and the figures mean nothing.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import os
@@ -44,23 +43,14 @@ def time_to_accuracy(
 ) -> dict[float, tuple[int, float] | None]:
     """For each target, the first (step, wall_seconds) of a run's history.csv where
     test_accuracy >= target, or None if the run never reached it."""
-    rows = []
-    with open(history_csv, newline="") as f:
-        for row in csv.DictReader(f):
-            acc = row.get("test_accuracy")
-            if acc in (None, ""):
-                continue
-            rows.append((int(float(row["step"])), float(row["wall_seconds"]), float(acc)))
-    rows.sort(key=lambda r: r[0])
+    from sgan.trainer import read_history
+
+    rows = [(int(r["step"]), r["wall_seconds"], r["test_accuracy"]) for r in read_history(history_csv)
+            if "test_accuracy" in r]
     result: dict[float, tuple[int, float] | None] = {}
     for target in targets:
         result[target] = next(((step, wall) for step, wall, acc in rows if acc >= target), None)
     return result
-
-
-def _history_path(run: str) -> Path:
-    path = Path(run)
-    return path / "history.csv" if path.is_dir() else path
 
 
 def clean_step_ms(run: str, speed_json: Path | None) -> float | None:
@@ -83,10 +73,10 @@ def clean_step_ms(run: str, speed_json: Path | None) -> float | None:
 def time_to_accuracy_report(runs: list[str], targets: list[float], speed_json: Path | None = None) -> dict[str, Any]:
     table = []
     for run in runs:
-        path = _history_path(run)
-        with open(path, newline="") as f:
-            accs = [float(r["test_accuracy"]) for r in csv.DictReader(f) if r.get("test_accuracy")]
-        reached = time_to_accuracy(path, targets)
+        from sgan.trainer import read_history
+
+        accs = [r["test_accuracy"] for r in read_history(run) if "test_accuracy" in r]
+        reached = time_to_accuracy(Path(run), targets)
         ms = clean_step_ms(run, speed_json)
         table.append({
             "run": str(Path(run)),

@@ -525,6 +525,18 @@ def write_history(path: Path, rows: list[dict[str, float]]) -> None:
     tmp.replace(path)
 
 
+def read_history(run: str | Path) -> list[dict[str, float]]:
+    """A run's history.csv (given its directory or the file) as rows of floats, by step; blank
+    cells are left out."""
+    path = Path(run)
+    path = path / "history.csv" if path.is_dir() else path
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no history.csv (has the run written its first evaluation?)")
+    with open(path, newline="") as f:
+        rows = [{k: float(v) for k, v in row.items() if v not in (None, "")} for row in csv.DictReader(f)]
+    return sorted(rows, key=lambda row: row["step"])
+
+
 def machine_info() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError):
