@@ -20,6 +20,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from sgan.config import CHOICES
 from sgan.sweep import collect_reports, plan, run_sweep, write_results
 from sgan.trainer import TrainingInterrupted
 
@@ -70,7 +71,7 @@ def main() -> int:
     parser.add_argument("--out", default="runs/reproduce")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--data-dir")
-    parser.add_argument("--precision", choices=["fp32", "bf16"],
+    parser.add_argument("--precision", choices=CHOICES["precision"],
                         help="instead of each preset's default; bf16 runs get their own folders (-bf16)")
     parser.add_argument("--publish-only", action="store_true",
                         help="train nothing: aggregate the complete runs under --out into benchmarks/results/")

@@ -131,6 +131,7 @@ def test_precision_and_memory_format_options_reach_the_config():
     book = config("--no-channels-last")
     assert (book.precision, book.channels_last) == ("fp32", False)
     assert config("--precision", "bf16").precision == "bf16"
+    assert config("--precision", "bf16-generator").precision == "bf16-generator"
     assert config("--compile").compile is True
     stacked = config_from_args(build_parser().parse_args(["train", "--preset", "stacked"]))
     assert (stacked.precision, stacked.channels_last) == ("fp32", True)

@@ -10,7 +10,7 @@ import torch
 
 from sgan import data, losses
 from sgan.checkpoint import CheckpointError, load_checkpoint
-from sgan.config import get_config
+from sgan.config import get_config, run_config
 from sgan.data import SemiSupervisedSplit
 from sgan.inference import load_networks
 from sgan.trainer import Trainer, TrainingError, TrainingInterrupted, frozen, resume, train
@@ -277,3 +277,45 @@ def test_bf16_updates_each_see_the_current_weights(preset, tmp_path):
     t.step(*t.next_batch())
     assert len(gaps) >= 3  # supervised, real and fake updates, then the generator's pass
     assert max(gaps) < 1e-2, gaps
+
+
+@pytest.mark.parametrize("precision, g_dtype, d_dtype", [
+    ("fp32", torch.float32, torch.float32),
+    ("bf16", torch.bfloat16, torch.bfloat16),
+    ("bf16-generator", torch.bfloat16, torch.float32),
+])
+def test_precision_sets_each_network_dtype(precision, g_dtype, d_dtype, tmp_path):
+    """bf16-generator computes the generator in bf16 and the classifier, on float32 images, in float32."""
+    t = Trainer(small("gia", tmp_path, precision=precision), split=synthetic_split(), progress=False)
+    seen: dict[str, set] = {"G": set(), "D": set(), "D input": set()}
+
+    def record(name):
+        def hook(module, inputs, output):
+            seen[name].add(output.dtype)
+            if name == "D":
+                seen["D input"].add(inputs[0].dtype)
+        return hook
+
+    for name, net in (("G", t.generator), ("D", t.discriminator)):
+        for m in net.modules():
+            if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+                m.register_forward_hook(record(name))
+    t.step(*t.next_batch())
+    assert seen["G"] == {g_dtype}
+    assert seen["D"] == {d_dtype}
+    if precision == "bf16-generator":
+        assert seen["D input"] == {torch.float32}  # generated images reach the classifier as float32
+    assert t.generated(t.noise(4)).dtype == torch.float32
+
+
+def test_gia_baseline_trains_the_notebooks_30_epochs_at_any_label_count(tmp_path):
+    """The book's baseline is fit(epochs=30, batch_size=32): its length follows the label count,
+    so a label sweep compares every SGAN with the same supervised recipe."""
+    assert [get_config("gia", method="supervised", labels=n).baseline_length for n in (20, 100, 1000)] == [30, 120, 960]
+    assert get_config("gia", method="supervised", baseline_steps=7).baseline_length == 7  # explicit steps win
+    assert run_config("gia", "supervised", steps=5, labels=1000).baseline_length == 5
+    t = Trainer(small("gia", tmp_path, method="supervised", labels=20, baseline_batch_size=8, baseline_epochs=2),
+                split=synthetic_split(n_lab=20), progress=False)
+    assert t.fit()["steps"] == 2 * 3  # two passes of batches 8, 8, 4
+    with pytest.raises(ValueError, match="baseline_epochs must be positive"):
+        get_config("gia", baseline_epochs=0).validate()

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sgan.config import PRESETS, Config, config_from_dict, run_config
+from sgan.config import CHOICES, PRESETS, Config, config_from_dict, run_config
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -29,7 +29,8 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir",
                    help="folder holding the dataset files (else SGAN_DATA_DIR, cache, /usr/share/datasets)")
     p.add_argument("--sample-interval", type=int, help="steps between evaluations, sample grids and checkpoints")
-    p.add_argument("--precision", choices=["fp32", "bf16"], help="bf16: autocast on CPU")
+    p.add_argument("--precision", choices=CHOICES["precision"],
+                   help="bf16: autocast on CPU; bf16-generator: the generator only, the classifier in float32")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction,
                    help="NHWC convolutions (default: the preset's; faster for the conv presets here)")
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the networks")
