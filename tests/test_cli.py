@@ -120,15 +120,16 @@ def test_missing_dataset_names_places_searched(tmp_path):
 
 
 def test_precision_and_memory_format_options_reach_the_config():
-    """gia defaults to float32 with channels-last; bf16 and the book's NCHW layout are options."""
+    """gia defaults to a bf16 generator and a float32 classifier with channels-last; float32,
+    bf16 and the book's NCHW layout are options."""
     from sgan.cli import build_parser, config_from_args
 
     def config(*flags):
         return config_from_args(build_parser().parse_args(["train", "--preset", "gia", *flags]))
 
     default = config()
-    assert (default.precision, default.channels_last, default.compile) == ("fp32", True, False)
-    book = config("--no-channels-last")
+    assert (default.precision, default.channels_last, default.compile) == ("bf16-generator", True, False)
+    book = config("--no-channels-last", "--precision", "fp32")
     assert (book.precision, book.channels_last) == ("fp32", False)
     assert config("--precision", "bf16").precision == "bf16"
     assert config("--precision", "bf16-generator").precision == "bf16-generator"

@@ -14,6 +14,7 @@ import pytest
 
 import sgan.trainer
 from sgan import data
+from sgan.config import run_config
 from sgan.data import SemiSupervisedSplit
 from sgan.sweep import RESULT_FIELDS, RunSpec, collect_reports, plan, run_sweep, write_results
 from sgan.trainer import Trainer
@@ -78,6 +79,16 @@ def test_plan_covers_the_grid_with_cheap_baselines_first_per_preset(monkeypatch)
     assert specs[8].name == "improved-supervised-20-s0"
     sgan_only = plan(["gia"], [100], range(3), baseline=False, precision="fp32")
     assert sgan_only == [RunSpec("gia", "sgan", 100, s) for s in range(3)]
+
+
+def test_baselines_of_a_bf16_generator_sweep_are_float32_runs():
+    """A baseline has no generator: under bf16-generator it computes in float32, and is named
+    and aggregated as the float32 baseline it is."""
+    specs = plan(["gia"], [100], [0], baseline=True, precision="bf16-generator")
+    assert [(s.method, s.precision, s.name) for s in specs] == [
+        ("supervised", "fp32", "gia-supervised-100-s0"), ("sgan", "bf16-generator", "gia-sgan-100-s0-bf16-generator")]
+    assert run_config("gia", "supervised", precision="bf16-generator").precision == "fp32"
+    assert run_config("gia", "sgan", precision="bf16-generator").precision == "bf16-generator"
 
 
 def test_bf16_runs_get_their_own_folders():
@@ -338,7 +349,8 @@ def test_cli_sweep_prints_the_table_and_a_rerun_skips(mnist_dir, tmp_path):
     assert first.returncode == 0, first.stderr
     assert f"sweep: 2 runs into {out}" in first.stdout
     assert "step 3: test accuracy" in first.stdout
-    for row in ("| gia | sgan | 100 | fp32 | 1 |", "| gia | supervised | 100 | fp32 | 1 |"):  # gia's default
+    # gia's default precisions: bf16-generator, and float32 for the baseline, which has no generator
+    for row in ("| gia | sgan | 100 | bf16-generator | 1 |", "| gia | supervised | 100 | fp32 | 1 |"):
         assert row in first.stdout
     assert first.stdout.rstrip().endswith((out / "results.md").read_text().rstrip())
     for name in ("results.csv", "results.md", "accuracy_vs_labels.png"):
@@ -348,4 +360,4 @@ def test_cli_sweep_prints_the_table_and_a_rerun_skips(mnist_dir, tmp_path):
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("(complete, skipped)") == 2
     assert "step 3:" not in again.stdout  # nothing trained
-    assert "| gia | sgan | 100 | fp32 | 1 |" in again.stdout
+    assert "| gia | sgan | 100 | bf16-generator | 1 |" in again.stdout
