@@ -74,4 +74,3 @@ def test_bernoulli_dropout_patch_is_the_same_layer(load_benchmark):
     drop.eval()
     with ablation.bernoulli_dropout():
         assert torch.equal(drop(x), x)
-

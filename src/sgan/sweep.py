@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from sgan.config import PRESETS, get_config, run_config, run_precision
+from sgan.config import PRESETS, get_config, run_config
 
 RESULT_FIELDS = ["preset", "method", "labels", "precision", "runs", "accuracy_mean", "accuracy_std", "errors_mean",
                  "errors_std", "wall_seconds_mean", "steps"]
@@ -55,7 +55,7 @@ def plan(presets: Iterable[str], labels: Iterable[int], seeds: Iterable[int], ba
     if not (presets and labels and seeds):
         raise ValueError("a sweep needs at least one preset, one label count and one seed")
     methods = ["supervised", "sgan"] if baseline else ["sgan"]
-    return [RunSpec(p, m, n, s, run_precision(m, precision or get_config(p).precision))
+    return [RunSpec(p, m, n, s, get_config(p, method=m, precision=precision).precision)
             for p in presets for m in methods for n in labels for s in seeds]
 
 
