@@ -45,14 +45,25 @@ def markdown(curves: dict[str, dict[int, float]], epochs: list[int], targets: li
     names = list(curves)
     last = max(max(c) for c in curves.values())
     shown = sorted({e for e in epochs if e <= last} | {last})
-    lines = ["| epoch | " + " | ".join(names) + " | mean |", "|---:|" + "---:|" * (len(names) + 1)]
+    lines = ["| epoch | " + " | ".join(names) + " | mean ± std |", "|---:|" + "---:|" * (len(names) + 1)]
     for epoch in shown:
         values = [curves[n].get(epoch) for n in names]
         have = [v for v in values if v is not None]
         # The mean only where every run has the epoch: a mean over fewer runs is not comparable.
-        mean = f"{100 * statistics.mean(have):.2f}" if len(have) == len(values) else "-"
+        # The spread is the sample standard deviation over runs (seeds), as papers report it.
+        spread = f" ± {100 * statistics.stdev(have):.2f}" if len(have) > 1 else ""
+        mean = f"{100 * statistics.mean(have):.2f}{spread}" if len(have) == len(values) else "-"
         lines.append(f"| {epoch} | " + " | ".join("-" if v is None else f"{100 * v:.2f}" for v in values)
                      + f" | {mean} |")
+    common = min(max(c) for c in curves.values())
+    at_common = [curves[n].get(common) for n in names]
+    if len(names) > 1 and None not in at_common:
+        # Test errors out of the 10,000 test images, as papers report (the accuracy is errors/10000).
+        errors = [round(10000 * (1 - v)) for v in at_common]
+        lines += ["", f"At epoch {common}, the last every run has reached: "
+                      f"{100 * statistics.mean(at_common):.2f} ± {100 * statistics.stdev(at_common):.2f}% "
+                      f"test accuracy, {statistics.mean(errors):.0f} ± {statistics.stdev(errors):.0f} "
+                      f"test errors / 10000 (mean ± std over {len(names)} runs)."]
     firsts = " | ".join(f"first epoch >= {100 * t:g}%" for t in targets)
     lines += ["", f"| run | epochs trained | final | best | {firsts} |",
               "|---|---:|---:|---:|" + "---:|" * len(targets)]

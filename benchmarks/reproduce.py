@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import shutil
 import sys
 from pathlib import Path
 
-from sgan.config import CHOICES
+from sgan.config import CHOICES, run_config
 from sgan.sweep import collect_reports, plan, run_sweep, write_results
 from sgan.trainer import TrainingInterrupted
 
@@ -42,13 +43,19 @@ def restore(out: str | Path) -> int:
     return restored
 
 
+def full_schedule(report: dict) -> bool:
+    """Whether a run trained its preset's whole schedule (not a run staged with fewer --steps)."""
+    return report["steps"] >= run_config(report["preset"], report["method"], labels=report["labels"]).run_steps
+
+
 def publish(out: str | Path) -> str:
     """Keep every complete run's report and copy the aggregate into benchmarks/results/."""
     restore(out)
     REPORTS.mkdir(parents=True, exist_ok=True)
     for report in sorted(Path(out).glob("*/report.json")):
-        shutil.copy(report, REPORTS / f"{report.parent.name}.json")
-    reports = collect_reports(out)
+        if full_schedule(json.loads(report.read_text())):
+            shutil.copy(report, REPORTS / f"{report.parent.name}.json")
+    reports = [r for r in collect_reports(out) if full_schedule(r)]
     write_results(out, reports)
     RESULTS.mkdir(exist_ok=True)
     shutil.copy(Path(out) / "results.md", RESULTS / "reproduction.md")

@@ -20,8 +20,11 @@ def test_curves_of_runs_in_progress(tmp_path, load_benchmark, capsys):
     out = tmp_path / "curve.csv"
     assert curves.main([str(a), str(b), "--epochs", "1,2,3", "--csv", str(out)]) == 0
     table = capsys.readouterr().out
-    assert "| 1 | 90.00 | 95.00 | 92.50 |" in table
+    assert "| 1 | 90.00 | 95.00 | 92.50 ± 3.54 |" in table
     assert "| 4 | 99.20 | - | - |" in table  # the last epoch is shown; no mean over fewer runs
+    # errors out of 10000 at epoch 2: 190 and 300
+    assert ("At epoch 2, the last every run has reached: 97.55 ± 0.78% test accuracy, 245 ± 78 test errors / "
+            "10000 (mean ± std over 2 runs).") in table
     assert "| s0 | 4 | 99.20% | 99.20% | 2 | 4 |" in table
     assert "| s1 | 2 | 97.00% | 97.00% | not yet | not yet |" in table
     assert out.read_text().splitlines() == ["epoch,s0,s1", "1,0.9000,0.9500", "2,0.9810,0.9700", "3,0.9750,",

@@ -175,6 +175,15 @@ def test_aggregate_reports_mean_and_sample_std_over_seeds(tmp_path):
     assert (tmp_path / "accuracy_vs_labels.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_runs_of_different_lengths_are_cells_of_their_own(tmp_path):
+    """A seed staged at half the schedule is not averaged with the finished ones."""
+    fake_report(tmp_path, "sgan", 100, 0, 0.90, 1000, 10.0, 8000)
+    fake_report(tmp_path, "sgan", 100, 1, 0.92, 800, 10.0, 8000)
+    fake_report(tmp_path, "sgan", 100, 2, 0.50, 5000, 5.0, 4000)
+    rows = write_results(tmp_path, collect_reports(tmp_path))
+    assert [(r["steps"], r["runs"], round(r["accuracy_mean"], 4)) for r in rows] == [(4000, 1, 0.5), (8000, 2, 0.91)]
+
+
 def test_aggregate_of_an_empty_sweep_writes_headers_only(tmp_path):
     """Before the first run finishes the result files exist and are empty tables, not errors."""
     assert write_results(tmp_path, collect_reports(tmp_path)) == []
@@ -235,6 +244,25 @@ def test_run_with_only_a_checkpoint_is_resumed(tmp_path, tiny_runs, monkeypatch)
     assert (tmp_path / "gia-sgan-20-s1" / "report.json").is_file()
     assert [r["runs"] for r in read_csv(tmp_path / "results.csv")] == ["2"]
     assert "| gia | sgan | 20 | fp32 | 2 |" in (tmp_path / "results.md").read_text()
+
+
+def test_rerun_with_more_steps_extends_shorter_runs_from_their_checkpoints(tmp_path, tiny_runs, monkeypatch):
+    """A report of fewer steps than planned is not complete: the run continues from its
+    checkpoint to the new length (a long reproduction staged over sessions), baseline included."""
+    specs = plan(["gia"], [20], [0], baseline=True, precision="fp32")
+    run_sweep(specs, tmp_path, TINY, log=lambda line: None)
+    monkeypatch.setattr(sgan.trainer, "train", lambda *a, **kw: pytest.fail("retrained from scratch"))
+    calls = count_steps(monkeypatch)
+    reports, failures = run_sweep(specs, tmp_path, {**TINY, "steps": 4}, log=lambda line: None)
+    assert failures == []
+    assert sorted(calls) == [("sgan", 0, 3), ("sgan", 0, 4), ("supervised", 0, 3), ("supervised", 0, 4)]
+    assert [(r["method"], r["steps"], "skipped" in r) for r in reports] == [
+        ("supervised", 4, False), ("sgan", 4, False)]
+    assert [r["steps"] for r in read_csv(tmp_path / "results.csv")] == ["4", "4"]
+
+    calls.clear()  # the shorter plan again: the longer runs are complete for it
+    reports, _ = run_sweep(specs, tmp_path, TINY, log=lambda line: None)
+    assert calls == [] and all(r["skipped"] and r["steps"] == 4 for r in reports)
 
 
 def test_failed_run_is_reported_and_a_rerun_resumes_it(tmp_path, tiny_runs, monkeypatch):

@@ -89,6 +89,11 @@ class Config:
             return self.baseline_steps
         return self.baseline_epochs * math.ceil(self.labels / self.baseline_batch_size)
 
+    @property
+    def run_steps(self) -> int:
+        """The length of the run this config describes: the baseline's or the SGAN's."""
+        return self.baseline_length if self.method == "supervised" else self.steps
+
     def validate(self) -> Config:
         """Refuse values no code path understands, before any work starts."""
         for name, allowed in CHOICES.items():

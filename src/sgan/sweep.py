@@ -1,8 +1,9 @@
 """Experiment grids: presets x label counts x seeds, SGAN and optionally its supervised baseline.
 
-A sweep is a folder of run directories named `<preset>-<method>-<labels>-s<seed>`. A run with a
-`report.json` is complete and skipped; one with only a checkpoint is resumed. So an interrupted
-sweep, rerun with the same command, picks up where it stopped. After every run the aggregate
+A sweep is a folder of run directories named `<preset>-<method>-<labels>-s<seed>`. A run whose
+`report.json` reaches the planned length is complete and skipped; one with only a checkpoint,
+or a report of fewer steps, is resumed to that length. So an interrupted sweep, rerun with the
+same command, picks up where it stopped. After every run the aggregate
 (`results.csv`, `results.md`, `accuracy_vs_labels.png`) is rewritten from the reports on disk.
 """
 
@@ -64,13 +65,17 @@ def run_one(spec: RunSpec, root: str | Path, options: dict[str, Any]) -> dict[st
     from sgan.trainer import resume, train
 
     run_dir = Path(root) / spec.name
+    config = run_config(spec.preset, spec.method, labels=spec.labels, seed=spec.seed, out=str(run_dir),
+                        **{**options, "precision": spec.precision})
     report = run_dir / "report.json"
     if report.is_file():
-        return {**json.loads(report.read_text()), "skipped": True}
+        finished = json.loads(report.read_text())
+        if finished["steps"] >= config.run_steps:
+            return {**finished, "skipped": True}
+    # A run stopped short of the planned length (interrupted, or trained with fewer --steps in
+    # an earlier sweep) is continued to it from its checkpoint.
     if (run_dir / "checkpoint.pt").is_file():
-        return resume(run_dir, steps=options.get("steps"), progress=False)
-    options = {**options, "precision": spec.precision}
-    config = run_config(spec.preset, spec.method, labels=spec.labels, seed=spec.seed, out=str(run_dir), **options)
+        return resume(run_dir, steps=config.run_steps, progress=False)
     return train(config, progress=False)
 
 
@@ -158,12 +163,15 @@ def collect_reports(root: str | Path) -> list[dict[str, Any]]:
 
 
 def aggregate(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mean and standard deviation (ddof=1, as papers report over seeds) per grid cell."""
-    cells: dict[tuple[str, str, int, str], list[dict[str, Any]]] = {}
+    """Mean and standard deviation (ddof=1, as papers report over seeds) per grid cell.
+
+    Runs of different lengths are cells of their own: a mean over them would describe no schedule.
+    """
+    cells: dict[tuple[str, str, int, str, int], list[dict[str, Any]]] = {}
     for r in reports:
-        cells.setdefault((r["preset"], r["method"], int(r["labels"]), r["precision"]), []).append(r)
+        cells.setdefault((r["preset"], r["method"], int(r["labels"]), r["precision"], int(r["steps"])), []).append(r)
     rows = []
-    for (preset, method, labels, precision), rs in sorted(cells.items()):
+    for (preset, method, labels, precision, steps), rs in sorted(cells.items()):
         acc = np.array([r["test_accuracy"] for r in rs])
         err = np.array([r["test_errors"] for r in rs])
         ddof = 1 if len(rs) > 1 else 0
@@ -172,7 +180,7 @@ def aggregate(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std(ddof=ddof)),
             "errors_mean": float(err.mean()), "errors_std": float(err.std(ddof=ddof)),
             "wall_seconds_mean": float(np.mean([r["wall_seconds"] for r in rs])),
-            "steps": int(np.median([r["steps"] for r in rs])),
+            "steps": steps,
         })
     return rows
 
@@ -219,8 +227,10 @@ def plot_accuracy_vs_labels(rows: list[dict[str, Any]], path: Path) -> None:
         name = preset if precision == "fp32" else f"{preset} {precision}"
         for method, style in (("sgan", "-o"), ("supervised", "--s")):
             key = (preset, precision, method)
-            cell = sorted((r for r in rows if (r["preset"], r["precision"], r["method"]) == key),
-                          key=lambda r: r["labels"])
+            # one point per label count: where runs of several lengths share it, the longest
+            longest = {r["labels"]: r for r in sorted(rows, key=lambda r: r["steps"])
+                       if (r["preset"], r["precision"], r["method"]) == key}
+            cell = [longest[n] for n in sorted(longest)]
             if cell:
                 ax.errorbar([r["labels"] for r in cell], [100 * r["accuracy_mean"] for r in cell],
                             yerr=[100 * r["accuracy_std"] for r in cell], fmt=style, capsize=3,

@@ -172,7 +172,7 @@ class Trainer:
         )
         self.run_dir = Path(config.out) if config.out else default_run_dir(config)
         self.supervised_only = config.method == "supervised"
-        self.total_steps = config.baseline_length if self.supervised_only else config.steps
+        self.total_steps = config.run_steps
 
         self.discriminator = build_discriminator(config)
         if config.d_update == "joint" and any(isinstance(m, _BatchNorm) for m in self.discriminator.modules()):
