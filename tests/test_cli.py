@@ -136,3 +136,14 @@ def test_precision_and_memory_format_options_reach_the_config():
     assert config("--compile").compile is True
     stacked = config_from_args(build_parser().parse_args(["train", "--preset", "stacked"]))
     assert (stacked.precision, stacked.channels_last) == ("fp32", True)
+
+
+def test_label_seed_reaches_the_config_apart_from_the_seed():
+    from sgan.cli import build_parser, config_from_args
+
+    def config(*flags):
+        return config_from_args(build_parser().parse_args(["train", "--preset", "improved", *flags]))
+
+    both = config("--seed", "13", "--label-seed", "3")
+    assert (both.seed, both.label_seed) == (13, 3)
+    assert config("--seed", "13").label_seed is None  # the labeled subset follows --seed

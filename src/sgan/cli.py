@@ -16,6 +16,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="gia", choices=sorted(PRESETS), help="model and schedule (default: gia)")
     p.add_argument("--labels", type=int, help="labeled examples the trainer may see (default: 100)")
     p.add_argument("--seed", type=int, help="seed for the labeled subset, initialisation and sampling")
+    p.add_argument("--label-seed", type=int,
+                   help="a separate seed for the labeled subset (default: --seed), as improved-gan's --seed_data")
     p.add_argument("--out", help="run directory (default: runs/<preset>-<method>-<labels>-s<seed>)")
     add_train_options(p)
 
@@ -44,7 +46,7 @@ def config_from_args(args: argparse.Namespace, method: str = "sgan") -> Config:
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
     """The options a user gave, as run_config keywords (None: the preset's value)."""
-    single = {k: getattr(args, k, None) for k in ("labels", "seed", "out")}
+    single = {k: getattr(args, k, None) for k in ("labels", "seed", "label_seed", "out")}
     return dict(
         steps=args.steps, batch_size=args.batch_size, dataset=args.dataset, data_dir=args.data_dir,
         sample_interval=args.sample_interval, precision=args.precision, channels_last=args.channels_last,

@@ -67,6 +67,10 @@ class Config:
 
     # --- run ---------------------------------------------------------------------------
     seed: int = 0
+    # The labeled subset's own seed (None: `seed`). The reference improved-gan scripts keep the
+    # two apart (--seed_data, --seed): fixing this and varying `seed` separates the luck of the
+    # labeled draw from that of initialisation and sampling.
+    label_seed: int | None = None
     out: str | None = None  # run directory; None: runs/<preset>-<method>-<labels>-s<seed>
     precision: str = "fp32"  # "fp32", "bf16" (autocast on CPU) or "bf16-generator" (the generator only)
     compile: bool = False  # torch.compile the networks
