@@ -94,6 +94,11 @@ class Config:
         return self.baseline_epochs * math.ceil(self.labels / self.baseline_batch_size)
 
     @property
+    def subset_seed(self) -> int:
+        """The seed the labeled subset is drawn with: `label_seed` where given, else `seed`."""
+        return self.seed if self.label_seed is None else self.label_seed
+
+    @property
     def run_steps(self) -> int:
         """The length of the run this config describes: the baseline's or the SGAN's."""
         return self.baseline_length if self.method == "supervised" else self.steps

@@ -169,7 +169,7 @@ class Trainer:
             dataset=config.dataset, data_dir=config.data_dir, labels=config.labels,
             label_selection=config.label_selection, unlabeled=config.unlabeled,
             pixel_range=config.pixel_range, num_classes=config.num_classes,
-            seed=config.seed if config.label_seed is None else config.label_seed,
+            seed=config.subset_seed,
         )
         self.run_dir = Path(config.out) if config.out else default_run_dir(config)
         self.supervised_only = config.method == "supervised"
@@ -436,7 +436,7 @@ class Trainer:
             "dataset": cfg.dataset,
             "labels": len(s.labeled_images),
             "seed": cfg.seed,
-            "label_seed": cfg.seed if cfg.label_seed is None else cfg.label_seed,
+            "label_seed": cfg.subset_seed,
             "steps": self.step_count,
             "test_accuracy": test["accuracy"],
             "test_errors": test["errors"],
