@@ -46,9 +46,10 @@ def test_train_evaluate_sample_resume_workflow(mnist_dir, tmp_path):
     proc = sgan("train", "--preset", "gia", "--steps", "30", "--data-dir", str(mnist_dir), "--out", str(run))
     assert_one_line_error(proc, "already holds a run", "--resume")
 
-    proc = sgan("train", "--resume", str(run), "--steps", "40", "--no-progress")
+    proc = sgan("train", "--resume", str(run), "--steps", "40", "--threads", "1", "--no-progress")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads((run / "report.json").read_text())["steps"] == 40
+    resumed = json.loads((run / "report.json").read_text())
+    assert resumed["steps"] == 40 and resumed["machine"]["torch_threads"] == 1
 
     proc = sgan("train", "--config", str(run / "config.json"), "--out", str(tmp_path / "rerun"), "--no-progress")
     assert proc.returncode == 0, proc.stderr
@@ -80,6 +81,8 @@ def test_summary_prints_layers():
     (["evaluate", "missing.pt"], ["missing.pt", "no such checkpoint"]),
     (["sample", "missing.pt"], ["no such checkpoint"]),
     (["train", "--resume", "no/such/run"], ["no such checkpoint"]),
+    (["train", "--resume", "run", "--labels", "50", "--precision", "bf16"], ["--labels", "cannot change it"]),
+    (["train", "--resume", "run", "--preset", "gia"], ["--preset cannot change"]),
     (["sweep", "--presets", "nope", "--out", "x"], ["unknown preset 'nope'"]),
     (["sweep", "--labels", "ten", "--out", "x"], ["--labels must be comma-separated"]),
 ])

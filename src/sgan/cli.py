@@ -13,7 +13,7 @@ from sgan.config import CHOICES, PRESETS, Config, config_from_dict, run_config
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """The options of one run: which preset, how many labels, which seed, where."""
-    p.add_argument("--preset", default="gia", choices=sorted(PRESETS), help="model and schedule (default: gia)")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="model and schedule (default: gia)")
     p.add_argument("--labels", type=int, help="labeled examples the trainer may see (default: 100)")
     p.add_argument("--seed", type=int, help="seed for the labeled subset, initialisation and sampling")
     p.add_argument("--label-seed", type=int,
@@ -41,7 +41,7 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace, method: str = "sgan") -> Config:
-    return run_config(args.preset, method, **run_options(args))
+    return run_config(args.preset or "gia", method, **run_options(args))
 
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -68,7 +68,9 @@ def cmd_train(args: argparse.Namespace, method: str = "sgan") -> int:
     from sgan.trainer import resume, train
 
     if getattr(args, "resume", None):
-        result = resume(args.resume, steps=args.steps, progress=not args.no_progress)
+        check_resume_options(args)
+        result = resume(args.resume, steps=args.steps, threads=args.threads, data_dir=args.data_dir,
+                        progress=not args.no_progress)
     else:
         if getattr(args, "config", None):
             config = load_config_file(args.config)
@@ -84,6 +86,21 @@ def cmd_train(args: argparse.Namespace, method: str = "sgan") -> int:
         result = train(config, progress=not args.no_progress)
     print_result(result)
     return 0
+
+
+# What may differ when a run goes on: its length, and where and how fast it runs. The rest is the
+# run's configuration, saved in its folder; changing it would splice two different runs into one.
+RESUME_OPTIONS = ("steps", "threads", "data_dir")
+
+
+def check_resume_options(args: argparse.Namespace) -> None:
+    given = {k: v for k, v in run_options(args).items() if v is not None and k not in RESUME_OPTIONS}
+    given |= {k: True for k in ("preset", "config") if getattr(args, k, None)}
+    given |= {"summary": True} if getattr(args, "summary", False) else {}
+    if given:
+        names = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise ValueError(f"--resume continues {args.resume} with the configuration saved there; {names} cannot "
+                         f"change it (only --steps, --threads and --data-dir may)")
 
 
 def load_config_file(path: str) -> Config:
@@ -116,7 +133,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     table = "\n".join(lines)
     print(table)
     if args.out:
-        Path(args.out, "compare.md").write_text(f"# {args.preset}: SGAN against the supervised baseline\n\n{table}\n")
+        title = f"# {results[0]['preset']}: SGAN against the supervised baseline"
+        Path(args.out, "compare.md").write_text(f"{title}\n\n{table}\n")
     return 0
 
 

@@ -573,16 +573,20 @@ def train(config: Config, progress: bool = True, split: SemiSupervisedSplit | No
     return trainer.fit()
 
 
-def resume(run: str | Path, steps: int | None = None, progress: bool = True) -> dict[str, Any]:
+def resume(run: str | Path, steps: int | None = None, threads: int | None = None, data_dir: str | None = None,
+           progress: bool = True) -> dict[str, Any]:
     """Continue an interrupted run from its checkpoint, with the configuration saved there.
 
-    `steps` extends (or sets) the run's length; the run directory is the checkpoint's folder.
+    `steps` extends (or sets) the run's length; `threads` and `data_dir` say how and from where
+    this machine runs it, which may differ from the machine that started it. The run directory
+    is the checkpoint's folder.
     """
     path = Path(run)
     state = load_checkpoint(path)
     config = config_from_dict(state["config"])
     run_dir = path if path.is_dir() else path.parent
     config = config.replace(out=str(run_dir))
+    config = config.replace(**{k: v for k, v in (("threads", threads), ("data_dir", data_dir)) if v is not None})
     if steps is not None:
         config = config.with_steps(steps)
     trainer = Trainer(config, progress=progress)
