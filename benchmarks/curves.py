@@ -70,7 +70,7 @@ def markdown(curves: dict[str, dict[int, float]], epochs: list[int], targets: li
     for name, curve in curves.items():
         hits = [first_epoch(curve, t) for t in targets]
         lines.append(f"| {name} | {max(curve)} | {100 * curve[max(curve)]:.2f}% | {100 * max(curve.values()):.2f}% | "
-                     + " | ".join("not yet" if h is None else str(h) for h in hits) + " |")
+                     + " | ".join("not reached" if h is None else str(h) for h in hits) + " |")
     return "\n".join(lines) + "\n"
 
 

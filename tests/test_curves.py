@@ -26,7 +26,7 @@ def test_curves_of_runs_in_progress(tmp_path, load_benchmark, capsys):
     assert ("At epoch 2, the last every run has reached: 97.55 ± 0.78% test accuracy, 245 ± 78 test errors / "
             "10000 (mean ± std over 2 runs).") in table
     assert "| s0 | 4 | 99.20% | 99.20% | 2 | 4 |" in table
-    assert "| s1 | 2 | 97.00% | 97.00% | not yet | not yet |" in table
+    assert "| s1 | 2 | 97.00% | 97.00% | not reached | not reached |" in table
     assert out.read_text().splitlines() == ["epoch,s0,s1", "1,0.9000,0.9500", "2,0.9810,0.9700", "3,0.9750,",
                                             "4,0.9920,"]
 
