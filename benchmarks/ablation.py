@@ -36,6 +36,7 @@ from sgan.config import get_config
 from sgan.data import synthetic_split
 from sgan.models.improved import ImprovedDiscriminator, WeightNormLinear
 from sgan.models.keras import Dropout
+from sgan.models.layers import ConvTranspose2d
 from sgan.trainer import Trainer, predict
 
 HEADER = ["change", "preset", "unit", "before", "after", "speedup"]
@@ -107,6 +108,12 @@ def bernoulli_dropout() -> contextlib.AbstractContextManager:
     return patch.object(Dropout, "forward", lambda self, x: F.dropout(x, self.p, self.training))
 
 
+def bias_inside_transposed_convolution() -> contextlib.AbstractContextManager:
+    """Before: nn.ConvTranspose2d's forward, which passes the bias to the convolution kernel and
+    so leaves its gradient to the kernel's slow backward."""
+    return patch.object(ConvTranspose2d, "forward", torch.nn.ConvTranspose2d.forward)
+
+
 # ---------------------------------------------------------------------- the changes
 @dataclass
 class Change:
@@ -126,6 +133,8 @@ CHANGES = [
     Change("no weight gradients in the frozen discriminator", "gia", patch_before=frozen_with_weight_gradients),
     Change("the book's unused generator pass dropped", "gia", patch_before=unused_generator_pass),
     Change("dropout mask from rand, not bernoulli_", "gia", patch_before=bernoulli_dropout),
+    Change("transposed-convolution bias added after", "gia", patch_before=bias_inside_transposed_convolution),
+    Change("transposed-convolution bias added after", "stacked", patch_before=bias_inside_transposed_convolution),
     Change("channels-last convolutions (fp32)", "stacked", {"channels_last": False}, {"channels_last": True}),
     Change("channels-last convolutions (fp32)", "gia", {"channels_last": False, "precision": "fp32"},
            {"channels_last": True, "precision": "fp32"}),

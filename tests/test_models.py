@@ -46,6 +46,33 @@ def test_stacked_parameter_counts_match_the_tutorial():
     assert [n_params(m) for m in layers] == [633472, 262272, 262272, 6273]
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_transposed_convolution_with_bias_after_is_nn_s(channels_last):
+    """The same output and gradients as nn.ConvTranspose2d; under bf16 autocast, bf16 out."""
+    from sgan.models.layers import ConvTranspose2d
+
+    torch.manual_seed(0)
+    ref = torch.nn.ConvTranspose2d(16, 8, 3, stride=2, padding=1, output_padding=1)
+    ours = ConvTranspose2d(16, 8, 3, stride=2, padding=1, output_padding=1)
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(4, 16, 7, 7)
+    if channels_last:
+        x, ref, ours = (t.to(memory_format=torch.channels_last) for t in (x, ref, ours))
+    x.requires_grad_(True)
+    g = torch.randn(4, 8, 14, 14)
+    y_ref, y = ref(x), ours(x)
+    torch.testing.assert_close(y, y_ref)
+    grads_ref = torch.autograd.grad((y_ref * g).sum(), [x, ref.weight, ref.bias])
+    grads = torch.autograd.grad((y * g).sum(), [x, ours.weight, ours.bias])
+    for a, b in zip(grads, grads_ref, strict=True):
+        torch.testing.assert_close(a, b)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y16, y16_ref = ours(x), ref(x)
+    assert y16.dtype == torch.bfloat16
+    torch.testing.assert_close(y16.float(), y16_ref.float(), rtol=0.02, atol=0.05)
+    assert ours(x, output_size=[13, 13]).shape == ref(x, output_size=[13, 13]).shape == (4, 8, 13, 13)
+
+
 def test_keras_initialisation():
     d = build_discriminator(get_config("stacked"))
     assert all((m.bias == 0).all() for m in d.modules() if isinstance(m, torch.nn.Conv2d))

@@ -126,8 +126,13 @@ def ema_with_warmup(decay: float) -> Any:
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """Class predictions in inference mode (BatchNorm moving averages, no dropout or noise)."""
+def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Class predictions in inference mode (BatchNorm moving averages, no dropout or noise).
+
+    Batches of 256 keep a convolutional network's activations in cache: on the 2-core dev
+    machine, 10,000 test images went from 29k to 60k images/s (`gia`) and from 7k to 15k
+    (`stacked`) against batches of 1000.
+    """
     was_training = model.training
     model.eval()
     try:

@@ -12,6 +12,7 @@ from torch import nn
 
 from sgan.models import ConvClassifier
 from sgan.models.keras import Dropout, KerasBatchNorm2d, keras_init_
+from sgan.models.layers import ConvTranspose2d
 
 
 class GiaGenerator(nn.Module):
@@ -26,13 +27,13 @@ class GiaGenerator(nn.Module):
         self.z_dim = z_dim
         self.fc = nn.Linear(z_dim, 256 * 7 * 7)
         self.net = nn.Sequential(
-            nn.ConvTranspose2d(256, 128, 3, stride=2, padding=1, output_padding=1),  # 7 -> 14
+            ConvTranspose2d(256, 128, 3, stride=2, padding=1, output_padding=1),  # 7 -> 14
             KerasBatchNorm2d(128),
             nn.LeakyReLU(0.01),
-            nn.ConvTranspose2d(128, 64, 3, stride=1, padding=1),  # 14 -> 14
+            ConvTranspose2d(128, 64, 3, stride=1, padding=1),  # 14 -> 14
             KerasBatchNorm2d(64),
             nn.LeakyReLU(0.01),
-            nn.ConvTranspose2d(64, 1, 3, stride=2, padding=1, output_padding=1),  # 14 -> 28
+            ConvTranspose2d(64, 1, 3, stride=2, padding=1, output_padding=1),  # 14 -> 28
             nn.Tanh(),
         )
         keras_init_(self)

@@ -11,6 +11,7 @@ from torch import nn
 
 from sgan.models import ConvClassifier
 from sgan.models.keras import keras_init_
+from sgan.models.layers import ConvTranspose2d
 
 
 class StackedGenerator(nn.Module):
@@ -25,9 +26,9 @@ class StackedGenerator(nn.Module):
         self.z_dim = z_dim
         self.fc = nn.Sequential(nn.Linear(z_dim, 128 * 7 * 7), nn.LeakyReLU(0.2))
         self.net = nn.Sequential(
-            nn.ConvTranspose2d(128, 128, 4, stride=2, padding=1),  # 7 -> 14
+            ConvTranspose2d(128, 128, 4, stride=2, padding=1),  # 7 -> 14
             nn.LeakyReLU(0.2),
-            nn.ConvTranspose2d(128, 128, 4, stride=2, padding=1),  # 14 -> 28
+            ConvTranspose2d(128, 128, 4, stride=2, padding=1),  # 14 -> 28
             nn.LeakyReLU(0.2),
             nn.Conv2d(128, 1, 7, padding=3),
             nn.Tanh(),
