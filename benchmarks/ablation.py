@@ -36,7 +36,7 @@ from sgan.config import get_config
 from sgan.data import synthetic_split
 from sgan.models.improved import ImprovedDiscriminator, WeightNormLinear
 from sgan.models.keras import Dropout
-from sgan.models.layers import ConvTranspose2d
+from sgan.models.layers import Conv2d, ConvTranspose2d
 from sgan.trainer import Trainer, predict
 
 HEADER = ["change", "preset", "unit", "before", "after", "speedup"]
@@ -114,6 +114,11 @@ def bias_inside_transposed_convolution() -> contextlib.AbstractContextManager:
     return patch.object(ConvTranspose2d, "forward", torch.nn.ConvTranspose2d.forward)
 
 
+def one_channel_convolution_by_onednn() -> contextlib.AbstractContextManager:
+    """Before: nn.Conv2d's forward for `stacked`'s 128 -> 1 channel output layer (oneDNN's kernel)."""
+    return patch.object(Conv2d, "forward", torch.nn.Conv2d.forward)
+
+
 # ---------------------------------------------------------------------- the changes
 @dataclass
 class Change:
@@ -135,6 +140,8 @@ CHANGES = [
     Change("dropout mask from rand, not bernoulli_", "gia", patch_before=bernoulli_dropout),
     Change("transposed-convolution bias added after", "gia", patch_before=bias_inside_transposed_convolution),
     Change("transposed-convolution bias added after", "stacked", patch_before=bias_inside_transposed_convolution),
+    Change("one-output-channel convolution as a product and a fold", "stacked",
+           patch_before=one_channel_convolution_by_onednn),
     Change("channels-last convolutions (fp32)", "stacked", {"channels_last": False}, {"channels_last": True}),
     Change("channels-last convolutions (fp32)", "gia", {"channels_last": False, "precision": "fp32"},
            {"channels_last": True, "precision": "fp32"}),

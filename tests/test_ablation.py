@@ -51,13 +51,15 @@ def step_result(preset: str, patch=None) -> dict[str, torch.Tensor]:
 
 
 def test_training_patches_change_speed_not_results(load_benchmark):
-    """Frozen-D weight gradients, for-loop Adam and the bias inside the transposed convolutions
-    leave every trained weight as it is. (The bias patch is checked on `stacked`: in `gia` each
-    transposed convolution feeds BatchNorm, so its bias gradient is zero up to rounding, and
-    Adam scales that rounding noise, different in each route, into full-size steps.)"""
+    """Frozen-D weight gradients, for-loop Adam, the bias inside the transposed convolutions and
+    oneDNN's one-output-channel convolution leave every trained weight as it is. (The bias patch
+    is checked on `stacked`: in `gia` each transposed convolution feeds BatchNorm, so its bias
+    gradient is zero up to rounding, and Adam scales that rounding noise, different in each
+    route, into full-size steps.)"""
     ablation = load_benchmark("ablation")
     for preset, patch in (("gia", ablation.frozen_with_weight_gradients), ("improved", ablation.adam_for_loop),
-                          ("stacked", ablation.bias_inside_transposed_convolution)):
+                          ("stacked", ablation.bias_inside_transposed_convolution),
+                          ("stacked", ablation.one_channel_convolution_by_onednn)):
         after, before = step_result(preset), step_result(preset, patch)
         assert before.keys() == after.keys()
         for k in after:

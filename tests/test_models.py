@@ -73,6 +73,43 @@ def test_transposed_convolution_with_bias_after_is_nn_s(channels_last):
     assert ours(x, output_size=[13, 13]).shape == ref(x, output_size=[13, 13]).shape == (4, 8, 13, 13)
 
 
+@pytest.mark.parametrize("kernel, channels_last", [(7, True), (7, False), (3, True)])
+def test_one_output_channel_convolution_is_nn_s(kernel, channels_last):
+    """Matrix product and fold: nn.Conv2d's output and gradients; bf16 out under autocast."""
+    from sgan.models.layers import Conv2d
+
+    torch.manual_seed(0)
+    ref = torch.nn.Conv2d(16, 1, kernel, padding=kernel // 2)
+    ours = Conv2d(16, 1, kernel, padding=kernel // 2)
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(3, 16, 9, 11)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(True)
+    y_ref, y = ref(x), ours(x)
+    torch.testing.assert_close(y, y_ref)
+    g = torch.randn_like(y)
+    grads_ref = torch.autograd.grad((y_ref * g).sum(), [x, ref.weight, ref.bias])
+    grads = torch.autograd.grad((y * g).sum(), [x, ours.weight, ours.bias])
+    for a, b in zip(grads, grads_ref, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y16, y16_ref = ours(x), ref(x)
+    assert y16.dtype == torch.bfloat16
+    torch.testing.assert_close(y16.float(), y16_ref.float(), rtol=0.02, atol=0.05)
+
+
+def test_convolutions_it_cannot_fold_use_nn_s_kernel():
+    from sgan.models.layers import Conv2d
+
+    x = torch.randn(2, 4, 8, 8)
+    for kwargs in (dict(out_channels=2, padding=1), dict(out_channels=1, padding=0), dict(out_channels=1, stride=2)):
+        ours = Conv2d(4, kernel_size=3, **kwargs)
+        ref = torch.nn.Conv2d(4, kernel_size=3, **kwargs)
+        ref.load_state_dict(ours.state_dict())
+        torch.testing.assert_close(ours(x), ref(x))
+
+
 def test_keras_initialisation():
     d = build_discriminator(get_config("stacked"))
     assert all((m.bias == 0).all() for m in d.modules() if isinstance(m, torch.nn.Conv2d))

@@ -11,7 +11,7 @@ from torch import nn
 
 from sgan.models import ConvClassifier
 from sgan.models.keras import keras_init_
-from sgan.models.layers import ConvTranspose2d
+from sgan.models.layers import Conv2d, ConvTranspose2d
 
 
 class StackedGenerator(nn.Module):
@@ -30,7 +30,7 @@ class StackedGenerator(nn.Module):
             nn.LeakyReLU(0.2),
             ConvTranspose2d(128, 128, 4, stride=2, padding=1),  # 14 -> 28
             nn.LeakyReLU(0.2),
-            nn.Conv2d(128, 1, 7, padding=3),
+            Conv2d(128, 1, 7, padding=3),
             nn.Tanh(),
         )
         keras_init_(self)
