@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -127,6 +129,9 @@ class Change:
     before: dict[str, Any] = field(default_factory=dict)  # config overrides
     after: dict[str, Any] = field(default_factory=dict)
     patch_before: Callable[[], contextlib.AbstractContextManager] | None = None
+    # A process-wide setting made when the process starts: each side runs in a fresh process
+    # with these environment variables.
+    env_before: dict[str, str] | None = None
     what: str = "train"  # "train": ms per step; "eval": test images per second
     # Settings not given in before/after are the preset's defaults (gia: bf16-generator, channels-last).
 
@@ -142,6 +147,7 @@ CHANGES = [
     Change("transposed-convolution bias added after", "stacked", patch_before=bias_inside_transposed_convolution),
     Change("one-output-channel convolution as a product and a fold", "stacked",
            patch_before=one_channel_convolution_by_onednn),
+    Change("malloc keeps freed large blocks", "stacked", env_before={"SGAN_RETAIN_FREED_MEMORY": "0"}),
     Change("channels-last convolutions (fp32)", "stacked", {"channels_last": False}, {"channels_last": True}),
     Change("channels-last convolutions (fp32)", "gia", {"channels_last": False, "precision": "fp32"},
            {"channels_last": True, "precision": "fp32"}),
@@ -176,6 +182,17 @@ def step_ms(preset: str, overrides: dict[str, Any], steps: int, warmup: int) -> 
     return 1000 * statistics.median(times[warmup:])
 
 
+def step_ms_in_new_process(preset: str, overrides: dict[str, Any], steps: int, warmup: int,
+                           env: dict[str, str]) -> float:
+    """step_ms() in a fresh Python process with `env` added to this one's environment."""
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import torch; "
+            f"torch.set_num_threads({THREADS}); import ablation; "
+            f"print(ablation.step_ms({preset!r}, {overrides!r}, {steps}, {warmup}))")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True,
+                         check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def eval_images_per_second(preset: str, inference_mode: bool, repeats: int = 3) -> float:
     """Test images classified per second: predict() (inference mode) against a plain forward
     pass with autograd recording, as evaluation code without no_grad/inference_mode runs."""
@@ -204,6 +221,10 @@ def measure(change: Change, steps: int, warmup: int, rounds: int) -> dict[str, A
         if change.what == "eval":
             before.append(eval_images_per_second(change.preset, inference_mode=False))
             after.append(eval_images_per_second(change.preset, inference_mode=True))
+            continue
+        if change.env_before is not None:
+            before.append(step_ms_in_new_process(change.preset, change.before, steps, warmup, change.env_before))
+            after.append(step_ms_in_new_process(change.preset, change.after, steps, warmup, {}))
             continue
         with change.patch_before() if change.patch_before else contextlib.nullcontext():
             before.append(step_ms(change.preset, change.before, steps, warmup))
