@@ -30,10 +30,10 @@ def retain_freed_memory() -> bool:
     if os.environ.get("SGAN_RETAIN_FREED_MEMORY", "1") == "0":
         return False
     name = ctypes.util.find_library("c")
-    try:
-        mallopt = ctypes.CDLL(name).mallopt if name else None
-    except (OSError, AttributeError):
+    if name is None:
         return False
-    if mallopt is None:
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):  # no libc to load, or one without mallopt (not glibc)
         return False
     return bool(mallopt(M_MMAP_THRESHOLD, RETAIN_BYTES)) and bool(mallopt(M_TRIM_THRESHOLD, RETAIN_BYTES))

@@ -6,6 +6,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
+def add_bias_(y: Tensor, bias: Tensor) -> Tensor:
+    """Add a per-channel bias to an [N, C, H, W] output in place, in the output's dtype.
+
+    Under autocast the output is bf16 and the bias float32; cast first, since a float32 operand
+    sends the in-place add down a mixed-dtype path 10x slower (0.68 against 0.07 ms on
+    `gia`'s [32, 128, 14, 14] channels-last activations).
+    """
+    return y.add_(bias.to(y.dtype).view(1, -1, 1, 1))
+
+
 class ConvTranspose2d(nn.ConvTranspose2d):
     """`nn.ConvTranspose2d` with its bias added after the convolution, in place.
 
@@ -15,8 +25,7 @@ class ConvTranspose2d(nn.ConvTranspose2d):
     of the 4.6 ms backward of `gia`'s first generator layer and 26 ms of the 54 ms backward of
     `stacked`'s second, while the same sum taken by autograd of an add costs 0.02 and 0.34 ms.
     Adding in place writes no second output tensor (the convolution's backward does not need
-    its output). Under autocast the bias is cast to the output's bf16 first: a float32 operand
-    would send the in-place add down a mixed-dtype path 10x slower than the convolution's saving.
+    its output).
     """
 
     def forward(self, x: Tensor, output_size: list[int] | None = None) -> Tensor:
@@ -24,7 +33,7 @@ class ConvTranspose2d(nn.ConvTranspose2d):
             return super().forward(x, output_size)
         y = F.conv_transpose2d(x, self.weight, None, self.stride, self.padding, self.output_padding,
                                self.groups, self.dilation)
-        return y.add_(self.bias.to(y.dtype).view(1, -1, 1, 1))
+        return add_bias_(y, self.bias)
 
 
 class Conv2d(nn.Conv2d):
@@ -51,4 +60,4 @@ class Conv2d(nn.Conv2d):
         cols = x.permute(0, 2, 3, 1).reshape(n * h * w, c) @ taps  # free view of a channels-last x
         y = F.fold(cols.float().view(n, h * w, kh * kw).transpose(1, 2), (h, w), self.kernel_size,
                    padding=self.padding).to(cols.dtype)
-        return y if self.bias is None else y.add_(self.bias.to(y.dtype).view(1, -1, 1, 1))
+        return y if self.bias is None else add_bias_(y, self.bias)
