@@ -33,13 +33,17 @@ from unittest.mock import patch
 import torch
 import torch.nn.functional as F
 
-from sgan import trainer as trainer_module
+from sgan.algorithms import keras_sgan
+from sgan.algorithms.base import Batch
+from sgan.algorithms.keras_sgan import KerasSGAN
 from sgan.config import get_config
 from sgan.data import synthetic_split
+from sgan.engine import Trainer
+from sgan.evaluation import predict
 from sgan.models.improved import ImprovedDiscriminator, WeightNormLinear
 from sgan.models.keras import Dropout
 from sgan.models.layers import Conv2d, ConvTranspose2d
-from sgan.trainer import Trainer, predict
+from sgan.runlog import machine_info
 
 HEADER = ["change", "preset", "unit", "before", "after", "speedup"]
 THREADS = torch.get_num_threads()  # restored after a measurement that sets its own
@@ -64,7 +68,7 @@ def frozen_with_weight_gradients() -> contextlib.AbstractContextManager:
     """Before: the frozen discriminator's weights keep requires_grad, so the generator update's
     backward also computes their gradients (never applied: the generator's optimizer ignores
     them and the next discriminator update clears them)."""
-    without_gradients = trainer_module.frozen
+    without_gradients = keras_sgan.frozen
 
     @contextlib.contextmanager
     def frozen(discriminator: torch.nn.Module, batch_stats: bool) -> Iterator[None]:
@@ -73,7 +77,7 @@ def frozen_with_weight_gradients() -> contextlib.AbstractContextManager:
                 p.requires_grad_(True)
             yield
 
-    return patch.object(trainer_module, "frozen", frozen)
+    return patch.object(keras_sgan, "frozen", frozen)
 
 
 def three_discriminator_passes() -> contextlib.AbstractContextManager:
@@ -91,17 +95,17 @@ def three_discriminator_passes() -> contextlib.AbstractContextManager:
 def unused_generator_pass() -> contextlib.AbstractContextManager:
     """Before: the book's loop also computes a batch of fakes it never uses before the
     generator update (`generator.predict(z)`), one more generator forward pass a step."""
-    current = Trainer.step
+    current = KerasSGAN.step
 
-    def step(self: Trainer, *batch: torch.Tensor) -> dict[str, float]:
-        result = current(self, *batch)
+    def step(self: KerasSGAN, batch: Batch) -> dict[str, float]:
+        result = current(self, batch)
         with torch.no_grad():
             self.generator.eval()
-            self.generator(self.noise(self.config.gen_batch_size))
+            self.generate(self.noise(self.config.gen_batch_size))
             self.generator.train()
         return result
 
-    return patch.object(Trainer, "step", step)
+    return patch.object(KerasSGAN, "step", step)
 
 
 def bernoulli_dropout() -> contextlib.AbstractContextManager:
@@ -176,7 +180,7 @@ def step_ms(preset: str, overrides: dict[str, Any], steps: int, warmup: int) -> 
     for _ in range(warmup + steps):
         batch = trainer.next_batch()
         t0 = time.perf_counter()
-        trainer.step(*batch)
+        trainer.step(batch)
         times.append(time.perf_counter() - t0)
     torch.set_num_threads(THREADS)  # a `threads` override must not leak into the next measurement
     return 1000 * statistics.median(times[warmup:])
@@ -200,7 +204,7 @@ def eval_images_per_second(preset: str, inference_mode: bool, repeats: int = 3) 
     split = synthetic_split(100, 100, 10000, config.pixel_range)
     from sgan.models import build_discriminator
 
-    model = build_discriminator(config).eval()
+    model = build_discriminator(config.model).eval()
 
     def plain(images: torch.Tensor) -> torch.Tensor:
         return torch.cat([model(chunk).argmax(1) for chunk in images.split(1000)])
@@ -266,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for line in [HEADER, ["-" * w for w in widths], *table(rows)]:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
-    machine = trainer_module.machine_info()
+    machine = machine_info()
     if args.json:
         args.json.write_text(json.dumps({"machine": machine, "torch": torch.__version__, "steps": args.steps,
                                          "rounds": args.rounds, "changes": rows}, indent=2) + "\n")

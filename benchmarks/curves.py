@@ -19,7 +19,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from sgan.trainer import read_history
+from sgan.runlog import read_history
 
 DEFAULT_EPOCHS = (1, 2, 5, 10, 20, 50, 100, 150, 200, 250, 300)
 

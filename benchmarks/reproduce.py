@@ -22,8 +22,8 @@ import sys
 from pathlib import Path
 
 from sgan.config import CHOICES, run_config
+from sgan.engine import TrainingInterrupted
 from sgan.sweep import collect_reports, plan, run_sweep, write_results
-from sgan.trainer import TrainingInterrupted
 
 RESULTS = Path(__file__).parent / "results"
 

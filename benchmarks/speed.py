@@ -43,7 +43,7 @@ def time_to_accuracy(
 ) -> dict[float, tuple[int, float] | None]:
     """For each target, the first (step, wall_seconds) of a run's history.csv where
     test_accuracy >= target, or None if the run never reached it."""
-    from sgan.trainer import read_history
+    from sgan.runlog import read_history
 
     rows = [(int(r["step"]), r["wall_seconds"], r["test_accuracy"]) for r in read_history(history_csv)
             if "test_accuracy" in r]
@@ -71,7 +71,7 @@ def clean_step_ms(run: str, speed_json: Path | None) -> float | None:
 
 
 def time_to_accuracy_report(runs: list[str], targets: list[float], speed_json: Path | None = None) -> dict[str, Any]:
-    from sgan.trainer import read_history
+    from sgan.runlog import read_history
 
     table = []
     for run in runs:
@@ -244,7 +244,7 @@ def _is_compiled(module: Any) -> bool:
 
 def _trainer(job: dict[str, Any], split: Any, out: str, compile_: bool) -> Any:
     from sgan.config import get_config
-    from sgan.trainer import Trainer
+    from sgan.engine import Trainer
 
     config = get_config(job["preset"], method=job["method"], out=out, precision=job["precision"],
                         compile=compile_, threads=job.get("threads"), labels=LABELED,
@@ -257,7 +257,7 @@ def count_step_flops(trainer: Any) -> tuple[int, dict[str, int]]:
 
     batch = trainer.next_batch()
     with FlopCounterMode(display=False) as counter:
-        trainer.step(*batch)
+        trainer.step(batch)
     ops = {str(k): int(v) for k, v in counter.get_flop_counts()["Global"].items()}
     return int(counter.get_total_flops()), ops
 
@@ -270,7 +270,7 @@ def profile_steps(trainer: Any, steps: int, top: int = 10) -> list[dict[str, Any
     plan = schedule(wait=0, warmup=1, active=steps, repeat=1)
     with profile(activities=[ProfilerActivity.CPU], schedule=plan) as prof:
         for _ in range(steps + 1):
-            trainer.step(*trainer.next_batch())
+            trainer.step()
             prof.step()
     events = [e for e in prof.key_averages() if not e.key.startswith("ProfilerStep")]
     total = sum(e.self_cpu_time_total for e in events) or 1.0
@@ -285,7 +285,7 @@ def measure(job: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from sgan.config import get_config
-    from sgan.trainer import predict
+    from sgan.evaluation import predict
 
     if job.get("threads"):
         torch.set_num_threads(job["threads"])
@@ -300,9 +300,9 @@ def measure(job: dict[str, Any]) -> dict[str, Any]:
         trainer = _trainer(job, split, tmp, compile_=job["compile"])
         compiled = _is_compiled(trainer.discriminator) or _is_compiled(trainer.generator)
         result["networks_compiled"] = compiled
-        result["trainer"] = {"batch": trainer.config.baseline_batch_size if trainer.supervised_only
+        result["trainer"] = {"batch": trainer.config.baseline_batch_size if trainer.generator is None
                              else trainer.config.gen_batch_size,
-                             "channels_last": trainer.config.channels_last}
+                             "channels_last": trainer.channels_last}
         if not job["compile"]:
             flops, ops = count_step_flops(trainer)
 
@@ -310,7 +310,7 @@ def measure(job: dict[str, Any]) -> dict[str, Any]:
         for _ in range(job["warmup"] + job["steps"]):
             batch = trainer.next_batch()
             t0 = time.perf_counter()
-            trainer.step(*batch)
+            trainer.step(batch)
             times.append(time.perf_counter() - t0)
         warm = times[job["warmup"]:]
         median = statistics.median(warm)

@@ -5,8 +5,8 @@ import torch
 
 from sgan.config import get_config
 from sgan.data import synthetic_split
+from sgan.engine import Trainer
 from sgan.models.improved import ImprovedDiscriminator, WeightNormLinear
-from sgan.trainer import Trainer
 
 
 def test_weight_norm_patch_is_the_same_layer(load_benchmark):
@@ -45,25 +45,51 @@ def step_result(preset: str, patch=None) -> dict[str, torch.Tensor]:
     with patch() if patch else contextlib.nullcontext():
         t = Trainer(config, split=synthetic_split(20, 64, 10, config.pixel_range), progress=False)
         for _ in range(2):
-            t.step(*t.next_batch())
+            t.step()
     return {**{f"D.{k}": v for k, v in t.discriminator.state_dict().items()},
             **{f"G.{k}": v for k, v in t.generator.state_dict().items()}}
 
 
+def largest_difference(preset: str, patch) -> float:
+    """The largest difference of a trained weight with and without `patch`, in Adam steps (lr)."""
+    after, before = step_result(preset), step_result(preset, patch)
+    assert before.keys() == after.keys()
+    return max(float((before[k].float() - after[k].float()).abs().max()) for k in after) / get_config(preset).lr
+
+
+# Two Adam steps move a weight by up to two learning rates, each close to lr * sign(gradient).
+# Rounding (another summation order, which the patches and other CPUs have) moves an update by a
+# fraction of a step: 0.15 lr measured on an Intel Xeon for the one-channel patch. A computation
+# that differs changes whole steps. Tolerance: a quarter of a step.
+STEP_FRACTION = 0.25
+
+
 def test_training_patches_change_speed_not_results(load_benchmark):
     """Frozen-D weight gradients, for-loop Adam, the bias inside the transposed convolutions and
-    oneDNN's one-output-channel convolution leave every trained weight as it is. (The bias patch
-    is checked on `stacked`: in `gia` each transposed convolution feeds BatchNorm, so its bias
-    gradient is zero up to rounding, and Adam scales that rounding noise, different in each
-    route, into full-size steps.)"""
+    oneDNN's one-output-channel convolution leave every trained weight where it was, up to
+    rounding. (The bias patch is checked on `stacked`: in `gia` each transposed convolution feeds
+    BatchNorm, so its bias gradient is zero up to rounding, and Adam scales that rounding noise,
+    different in each route, into full-size steps.)"""
     ablation = load_benchmark("ablation")
     for preset, patch in (("gia", ablation.frozen_with_weight_gradients), ("improved", ablation.adam_for_loop),
                           ("stacked", ablation.bias_inside_transposed_convolution),
                           ("stacked", ablation.one_channel_convolution_by_onednn)):
-        after, before = step_result(preset), step_result(preset, patch)
-        assert before.keys() == after.keys()
-        for k in after:
-            torch.testing.assert_close(before[k], after[k], rtol=1e-5, atol=1e-6, msg=f"{preset} {k}")
+        assert largest_difference(preset, patch) <= STEP_FRACTION, f"{preset}: {patch.__name__} changed the weights"
+
+
+def test_the_tolerance_catches_a_patch_that_computes_something_else():
+    """The same comparison fails for a one-channel convolution with its kernel transposed."""
+    from unittest.mock import patch
+
+    import torch.nn.functional as F
+
+    from sgan.models.layers import Conv2d
+
+    def transposed_kernel():
+        return patch.object(Conv2d, "forward", lambda self, x: F.conv2d(x, self.weight.transpose(2, 3), self.bias,
+                                                                         padding=self.padding))
+
+    assert largest_difference("stacked", transposed_kernel) > 1.0
 
 
 def test_bernoulli_dropout_patch_is_the_same_layer(load_benchmark):

@@ -13,14 +13,14 @@ import torch
 from conftest import FILES, make_tiny_dataset, write_idx
 
 from sgan import data
-from sgan.data import MNIST, DataError, find_dataset, make_split, read_idx, scale_pixels, select_labeled
+from sgan.data import MNIST, DataError, find_dataset, idx, make_split, read_idx, scale_pixels, select_labeled, sources
 
 
 @pytest.fixture(autouse=True)
 def isolated_places(tmp_path, monkeypatch):
     """No test may find data in the machine's real cache or /usr/share/datasets by accident."""
-    monkeypatch.setattr(data, "default_cache_dir", lambda: tmp_path / "cache")
-    monkeypatch.setattr(data, "SYSTEM_DATA_DIR", tmp_path / "system")
+    monkeypatch.setattr(sources, "default_cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(sources, "SYSTEM_DATA_DIR", tmp_path / "system")
     monkeypatch.delenv("SGAN_DATA_DIR", raising=False)
 
 
@@ -113,7 +113,7 @@ def test_download_failure_is_one_clear_line(tmp_path, monkeypatch):
     def offline(*args, **kwargs):
         raise URLError("no network")
 
-    monkeypatch.setattr(data, "urlopen", offline)
+    monkeypatch.setattr(sources, "urlopen", offline)
     with pytest.raises(DataError) as e:
         find_dataset("mnist", None, download=True)
     assert "\n" not in str(e.value) and "download failed" in str(e.value) and "no network" in str(e.value)
@@ -128,14 +128,14 @@ def test_download_lands_in_the_cache_and_is_verified(tmp_path, monkeypatch):
         served.append(name)
         return io.BytesIO((source / name).read_bytes())
 
-    monkeypatch.setattr(data, "urlopen", fake_urlopen)
+    monkeypatch.setattr(sources, "urlopen", fake_urlopen)
     # the fake files are not MNIST: verification must reject them and leave nothing behind
     with pytest.raises(DataError, match="checksum mismatch"):
         find_dataset("mnist", None, download=True)
     assert not any((tmp_path / "cache" / "mnist").glob("*.gz"))
     # with the fake files' own checksums declared, the download is accepted
     spec = {**data.DATASETS["mnist"], "gz_md5": {}, "md5": {
-        f: data._md5(gzip.decompress((source / f"{f}.gz").read_bytes())) for f in FILES}}
+        f: sources._md5(gzip.decompress((source / f"{f}.gz").read_bytes())) for f in FILES}}
     monkeypatch.setitem(data.DATASETS, "mnist", spec)
     root = find_dataset("mnist", None, download=True)
     assert root == tmp_path / "cache" / "mnist"
@@ -219,7 +219,7 @@ def test_data_summary_writes_a_grid(mnist_dir, tmp_path):
 @pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
                     reason="Debian's dataset-fashion-mnist is not installed")
 def test_fashion_mnist_from_debians_location(monkeypatch):
-    monkeypatch.setattr(data, "SYSTEM_DATA_DIR", Path("/usr/share/datasets"))
+    monkeypatch.setattr(sources, "SYSTEM_DATA_DIR", Path("/usr/share/datasets"))
     test = MNIST(name="fashion-mnist", train=False, download=False)
     assert test.root == Path("/usr/share/datasets/fashion-mnist")
     assert len(test) == 10000 and test.classes[0] == "T-shirt/top"
@@ -228,7 +228,7 @@ def test_fashion_mnist_from_debians_location(monkeypatch):
 
 def _declare(monkeypatch, name, root):
     """Declare the tiny files' own md5s as dataset `name`, so verification can pass on them."""
-    md5 = {f: data._md5(gzip.decompress((root / f"{f}.gz").read_bytes())) for f in FILES}
+    md5 = {f: sources._md5(gzip.decompress((root / f"{f}.gz").read_bytes())) for f in FILES}
     monkeypatch.setitem(data.DATASETS, name, {**data.DATASETS["mnist"], "gz_md5": {}, "md5": md5})
 
 
@@ -242,10 +242,10 @@ def test_labels_out_of_range_are_refused(tiny_mnist_dir):
 
 def test_verification_runs_once_per_file_and_per_expected_checksum(tiny_mnist_dir, monkeypatch):
     _declare(monkeypatch, "tiny", tiny_mnist_dir)
-    monkeypatch.setattr(data, "_VERIFIED", set())
+    monkeypatch.setattr(sources, "_VERIFIED", set())
     hashed = []
-    real_md5 = data._md5
-    monkeypatch.setattr(data, "_md5", lambda b: hashed.append(len(b)) or real_md5(b))
+    real_md5 = sources._md5
+    monkeypatch.setattr(sources, "_md5", lambda b: hashed.append(len(b)) or real_md5(b))
     data.verify_checksums(tiny_mnist_dir, "tiny")
     first = len(hashed)
     data.verify_checksums(tiny_mnist_dir, "tiny")
@@ -270,7 +270,7 @@ def test_download_falls_back_to_the_next_mirror_and_leaves_no_temp_files(tmp_pat
             return io.BytesIO(b"<html>not the file</html>")
         return io.BytesIO((source / request.full_url.rsplit("/", 1)[1]).read_bytes())
 
-    monkeypatch.setattr(data, "urlopen", fake_urlopen)
+    monkeypatch.setattr(sources, "urlopen", fake_urlopen)
     root = find_dataset("mnist", None, download=True)
     assert sorted(p.name for p in root.iterdir()) == sorted(f"{f}.gz" for f in FILES)
 
@@ -278,12 +278,12 @@ def test_download_falls_back_to_the_next_mirror_and_leaves_no_temp_files(tmp_pat
 def test_make_split_parses_each_file_once_per_process(tiny_mnist_dir, monkeypatch):
     parsed = []
     real_read_idx = data.read_idx
-    monkeypatch.setattr(data, "read_idx", lambda p: parsed.append(Path(p).name) or real_read_idx(p))
+    monkeypatch.setattr(idx, "read_idx", lambda p: parsed.append(Path(p).name) or real_read_idx(p))
     a = make_split(data_dir=tiny_mnist_dir, labels=10, verify=False)
     b = make_split(data_dir=tiny_mnist_dir, labels=20, label_selection="first", verify=False)
     assert len(parsed) == 4 and len(a.labeled_targets) == 10 and len(b.labeled_targets) == 20
     # the shared arrays are read-only, so no caller can corrupt another's data
-    cached = data._load("mnist", str(tiny_mnist_dir.resolve()), True)
+    cached = idx._load("mnist", str(tiny_mnist_dir.resolve()), True)
     assert not cached.images.flags.writeable and not cached.targets.flags.writeable
 
 

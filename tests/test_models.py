@@ -15,7 +15,7 @@ def n_params(m: torch.nn.Module) -> int:
 @pytest.mark.parametrize("preset", ["gia", "stacked", "improved"])
 def test_shapes_and_ranges(preset):
     cfg = get_config(preset)
-    g, d = build_generator(cfg), build_discriminator(cfg)
+    g, d = build_generator(cfg.model), build_discriminator(cfg.model)
     z = torch.randn(5, cfg.z_dim) if cfg.z_dist == "normal" else torch.rand(5, cfg.z_dim)
     x = g(z)
     assert x.shape == (5, 1, 28, 28)
@@ -28,20 +28,20 @@ def test_shapes_and_ranges(preset):
 
 def test_gia_parameter_counts_match_the_book():
     cfg = get_config("gia")
-    d = build_discriminator(cfg)
+    d = build_discriminator(cfg.model)
     convs_and_dense = [m for m in d.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
     # Keras summary of the book's discriminator: 320, 18496, 73856 and Dense(2048 -> 10) 20490
     assert [n_params(m) for m in convs_and_dense] == [320, 18496, 73856, 20490]
-    g = build_generator(cfg)
+    g = build_generator(cfg.model)
     layers = [m for m in g.modules() if isinstance(m, (torch.nn.ConvTranspose2d, torch.nn.Linear))]
     assert [n_params(m) for m in layers] == [1266944, 295040, 73792, 577]
 
 
 def test_stacked_parameter_counts_match_the_tutorial():
     cfg = get_config("stacked")
-    d = build_discriminator(cfg)
+    d = build_discriminator(cfg.model)
     assert n_params(d) == 1280 + 147584 + 62730
-    g = build_generator(cfg)
+    g = build_generator(cfg.model)
     layers = [m for m in g.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear))]
     assert [n_params(m) for m in layers] == [633472, 262272, 262272, 6273]
 
@@ -111,7 +111,7 @@ def test_convolutions_it_cannot_fold_use_nn_s_kernel():
 
 
 def test_keras_initialisation():
-    d = build_discriminator(get_config("stacked"))
+    d = build_discriminator("stacked")
     assert all((m.bias == 0).all() for m in d.modules() if isinstance(m, torch.nn.Conv2d))
     w = d.head.weight
     limit = (6 / (w.shape[0] + w.shape[1])) ** 0.5  # Glorot uniform

@@ -11,15 +11,15 @@ CODE = """
 import resource
 from sgan.config import get_config
 from sgan.data import synthetic_split
-from sgan.trainer import Trainer
+from sgan.engine import Trainer
 config = get_config("stacked", out="unused", labels=100, threads=1)  # 40 MiB activations a step
 trainer = Trainer(config, split=synthetic_split(100, 200, 10, config.pixel_range), progress=False)
 for _ in range(2):
-    trainer.step(*trainer.next_batch())
+    trainer.step()
 faults = []
 for _ in range(2):  # the fewer of two steps: a step can also fault on pages the kernel reclaimed
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    trainer.step(*trainer.next_batch())
+    trainer.step()
     faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 print(min(faults))
 """

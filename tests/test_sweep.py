@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import sgan.trainer
+import sgan.engine
 from sgan import data
 from sgan.config import run_config
 from sgan.data import SemiSupervisedSplit
+from sgan.engine import Trainer
 from sgan.sweep import RESULT_FIELDS, RunSpec, collect_reports, plan, run_sweep, write_results
-from sgan.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[1]
 TRAINER_STEP = Trainer.step
@@ -34,7 +34,7 @@ def synthetic_split(pixel_range: str = "tanh", **_) -> SemiSupervisedSplit:
 def tiny_runs(monkeypatch):
     """Runs train on the synthetic split (labels must be 20), never on MNIST, and draw no
     pictures (matplotlib would take most of their time); the files are still written, empty."""
-    monkeypatch.setattr("sgan.trainer.make_split", synthetic_split)
+    monkeypatch.setattr("sgan.engine.make_split", synthetic_split)
 
     def touch(_data, path, *args, **kwargs):
         Path(path).touch()
@@ -209,7 +209,7 @@ def test_rerun_skips_complete_runs_without_training(tmp_path, tiny_runs, monkeyp
     assert [(r["method"], r["runs"]) for r in read_csv(tmp_path / "results.csv")] == cells
 
     calls.clear()
-    monkeypatch.setattr("sgan.trainer.make_split", lambda **kw: pytest.fail("data were read"))
+    monkeypatch.setattr("sgan.engine.make_split", lambda **kw: pytest.fail("data were read"))
     log: list[str] = []
     reports, failures = run_sweep(specs, tmp_path, TINY, log=log.append)
     assert failures == [] and calls == []
@@ -227,14 +227,14 @@ def test_run_with_only_a_checkpoint_is_resumed(tmp_path, tiny_runs, monkeypatch)
         (tmp_path / name).write_text("stale\n")
 
     resumed = []
-    real_resume = sgan.trainer.resume
+    real_resume = sgan.engine.resume
 
     def resume(run, **kw):
         resumed.append(Path(run))
         return real_resume(run, **kw)
 
-    monkeypatch.setattr(sgan.trainer, "resume", resume)
-    monkeypatch.setattr(sgan.trainer, "train", lambda *a, **kw: pytest.fail("retrained"))
+    monkeypatch.setattr(sgan.engine, "resume", resume)
+    monkeypatch.setattr(sgan.engine, "train", lambda *a, **kw: pytest.fail("retrained"))
     calls = count_steps(monkeypatch)
     reports, failures = run_sweep(specs, tmp_path, TINY, log=lambda line: None)
     assert failures == [] and calls == []  # its checkpoint was at the last step: nothing to train
@@ -251,7 +251,7 @@ def test_rerun_with_more_steps_extends_shorter_runs_from_their_checkpoints(tmp_p
     checkpoint to the new length (a long reproduction staged over sessions), baseline included."""
     specs = plan(["gia"], [20], [0], baseline=True, precision="fp32")
     run_sweep(specs, tmp_path, TINY, log=lambda line: None)
-    monkeypatch.setattr(sgan.trainer, "train", lambda *a, **kw: pytest.fail("retrained from scratch"))
+    monkeypatch.setattr(sgan.engine, "train", lambda *a, **kw: pytest.fail("retrained from scratch"))
     calls = count_steps(monkeypatch)
     reports, failures = run_sweep(specs, tmp_path, {**TINY, "steps": 4}, log=lambda line: None)
     assert failures == []
@@ -293,7 +293,7 @@ def test_ctrl_c_stops_the_sweep_and_a_rerun_resumes_it(tmp_path, tiny_runs, monk
     """A signal during a run saves its checkpoint and stops the sweep: later runs do not start."""
     import signal
 
-    from sgan.trainer import TrainingInterrupted
+    from sgan.engine import TrainingInterrupted
 
     specs = plan(["gia"], [20], [0, 1, 2], baseline=False, precision="fp32")
 

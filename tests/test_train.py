@@ -9,11 +9,12 @@ import pytest
 import torch
 
 from sgan import data, losses
+from sgan.algorithms.base import frozen
 from sgan.checkpoint import CheckpointError, load_checkpoint
 from sgan.config import get_config, run_config
 from sgan.data import SemiSupervisedSplit
+from sgan.engine import Trainer, TrainingError, TrainingInterrupted, resume, train
 from sgan.inference import load_networks
-from sgan.trainer import Trainer, TrainingError, TrainingInterrupted, frozen, resume, train
 
 
 def synthetic_split(n_lab: int = 20, n_unl: int = 64, n_test: int = 40,
@@ -41,7 +42,7 @@ def changed(before: dict, after: dict) -> set[str]:
 def test_each_update_moves_only_what_it_should(preset, tmp_path):
     split = synthetic_split(pixel_range="unit" if preset == "improved" else "tanh")
     t = Trainer(small(preset, tmp_path), split=split, progress=False)
-    G, D = t.generator, t.discriminator
+    G, D, opts = t.generator, t.discriminator, t.algorithm.optimizers()
     events = []
 
     def record(name):
@@ -49,16 +50,15 @@ def test_each_update_moves_only_what_it_should(preset, tmp_path):
             events.append((name, snapshot(G), snapshot(D)))
         return hook
 
-    for opt in {t.opt_sup, t.opt_unsup}:
-        opt.register_step_post_hook(record("d"))
-    t.opt_g.register_step_post_hook(record("g"))
+    for name, opt in opts.items():
+        opt.register_step_post_hook(record("g" if name == "opt_g" else "d"))
     g0, d0 = snapshot(G), snapshot(D)
-    t.step(*t.next_batch())
+    t.step()
     names = [e[0] for e in events]
     # the tutorials: supervised, real, fake, generator; improved-gan: one joint D update
     assert names == (["d", "g"] if preset == "improved" else ["d", "d", "d", "g"])
     # the book's two compiled Keras models keep two Adam states; tf.keras shares one
-    assert (t.opt_unsup is t.opt_sup) == (preset != "gia")
+    assert ("opt_unsup" in opts) == (preset == "gia")
     g_prev, d_prev = g0, d0
     for name, g_now, d_now in events:
         if name == "g":
@@ -78,7 +78,7 @@ def test_frozen_discriminator_uses_batch_statistics_without_updating_them():
     cfg = get_config("gia")
     from sgan.models import build_discriminator
 
-    D = build_discriminator(cfg).train()
+    D = build_discriminator(cfg.model).train()
     x = torch.randn(16, 1, 28, 28)
     D(x)  # move the running statistics away from their initial values
     before = snapshot(D)
@@ -97,9 +97,9 @@ def test_frozen_discriminator_uses_batch_statistics_without_updating_them():
 
 def test_supervised_baseline_has_no_generator_and_sees_only_labels(tmp_path):
     t = Trainer(small("gia", tmp_path, method="supervised", baseline_steps=3), split=synthetic_split(), progress=False)
-    assert t.generator is None and t.opt_g is None
+    assert t.generator is None and list(t.algorithm.optimizers()) == ["opt_sup"]
     batch = t.next_batch()
-    assert len(batch) == 2
+    assert batch.x_unl is None and batch.x_match is None
     result = t.fit()
     assert result["method"] == "supervised" and result["steps"] == 3
 
@@ -110,9 +110,10 @@ def test_trainer_never_sees_more_labels_than_asked(tmp_path, monkeypatch):
     seen = []
     original = t.step
 
-    def spy(x_lab, y_lab, *rest):
-        seen.append((x_lab, y_lab))
-        return original(x_lab, y_lab, *rest)
+    def spy(batch=None):
+        batch = batch or t.next_batch()
+        seen.append((batch.x_lab, batch.y_lab))
+        return original(batch)
 
     monkeypatch.setattr(t, "step", spy)
     t.fit()
@@ -136,7 +137,7 @@ def test_label_seed_fixes_the_labeled_subset_while_the_seed_varies_the_rest(tmp_
         drawn.append(kw["seed"])
         return synthetic_split()
 
-    monkeypatch.setattr("sgan.trainer.make_split", split)
+    monkeypatch.setattr("sgan.engine.make_split", split)
     same_labels = Trainer(small("improved", tmp_path, seed=3), progress=False)
     other_init = Trainer(small("improved", tmp_path, seed=13, label_seed=3, out=str(tmp_path / "b")), progress=False)
     assert drawn == [3, 3]
@@ -169,7 +170,7 @@ def test_checkpoint_round_trip_and_weights_only(tmp_path):
 def test_seeded_runs_reproduce_and_resume_continues_exactly(preset, tmp_path, monkeypatch):
     pixel_range = "unit" if preset == "improved" else "tanh"
     split = synthetic_split(pixel_range=pixel_range)
-    monkeypatch.setattr("sgan.trainer.make_split", lambda **kw: split)
+    monkeypatch.setattr("sgan.engine.make_split", lambda **kw: split)
     straight = Trainer(small(preset, tmp_path / "a", steps=6), split=split, progress=False)
     straight.fit()
     again = Trainer(small(preset, tmp_path / "b", steps=6), split=split, progress=False)
@@ -206,14 +207,14 @@ def test_non_finite_loss_stops_with_message_and_keeps_last_good_checkpoint(tmp_p
 
 def test_sigterm_saves_a_checkpoint_that_resumes(tmp_path, monkeypatch):
     split = synthetic_split()
-    monkeypatch.setattr("sgan.trainer.make_split", lambda **kw: split)
+    monkeypatch.setattr("sgan.engine.make_split", lambda **kw: split)
     t = Trainer(small("gia", tmp_path, steps=8, sample_interval=100), split=split, progress=False)
     original = t.step
 
-    def step(*batch):
+    def step(batch=None):
         if t.step_count == 2:
             os.kill(os.getpid(), signal.SIGTERM)
-        return original(*batch)
+        return original(batch)
 
     monkeypatch.setattr(t, "step", step)
     with pytest.raises(TrainingInterrupted, match="SIGTERM at step 3"):
@@ -248,10 +249,12 @@ def test_bad_checkpoints_get_clear_errors(tmp_path):
 def test_impossible_settings_are_refused(tmp_path):
     with pytest.raises(ValueError, match="steps must be positive"):
         Trainer(small("gia", tmp_path, steps=0), split=synthetic_split(), progress=False)
-    with pytest.raises(ValueError, match="d_update must be one of separate, joint; got 'both'"):
-        Trainer(small("gia", tmp_path, d_update="both"), split=synthetic_split(), progress=False)
-    with pytest.raises(ValueError, match="joint.*without BatchNorm"):
-        Trainer(small("gia", tmp_path, d_update="joint"), split=synthetic_split(), progress=False)
+    with pytest.raises(ValueError, match="algorithm must be one of keras-sgan, feature-matching; got 'both'"):
+        Trainer(small("gia", tmp_path, algorithm="both"), split=synthetic_split(), progress=False)
+    with pytest.raises(ValueError, match="one batch: it needs a discriminator without BatchNorm"):
+        Trainer(small("gia", tmp_path, algorithm="feature-matching"), split=synthetic_split(), progress=False)
+    with pytest.raises(ValueError, match="device must be auto, cpu, cuda, cuda:N or mps; got 'gpu'"):
+        Trainer(small("gia", tmp_path, device="gpu"), split=synthetic_split(), progress=False)
     with pytest.raises(ValueError, match="fake_batch_size"):
         Trainer(small("stacked", tmp_path, fake_batch_size=32), split=synthetic_split(), progress=False)
 
@@ -266,7 +269,7 @@ def test_short_real_mnist_run_beats_chance(mnist_dir, tmp_path):
 
 
 def test_ema_warms_up_then_averages_with_the_configured_decay():
-    from sgan.trainer import ema_with_warmup
+    from sgan.engine import ema_with_warmup
 
     update = ema_with_warmup(0.9999)
     ema, cur = [torch.zeros(3)], [torch.ones(3)]
@@ -293,7 +296,7 @@ def test_bf16_updates_each_see_the_current_weights(preset, tmp_path):
         gaps.append((output.float() - fresh.float()).abs().max().item())
 
     conv.register_forward_hook(check)
-    t.step(*t.next_batch())
+    t.step()
     assert len(gaps) >= 3  # supervised, real and fake updates, then the generator's pass
     assert max(gaps) < 1e-2, gaps
 
@@ -319,7 +322,7 @@ def test_precision_sets_each_network_dtype(precision, g_dtype, d_dtype, tmp_path
         for m in net.modules():
             if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
                 m.register_forward_hook(record(name))
-    t.step(*t.next_batch())
+    t.step()
     assert seen["G"] == {g_dtype}
     assert seen["D"] == {d_dtype}
     if precision == "bf16-generator":

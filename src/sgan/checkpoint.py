@@ -7,13 +7,18 @@ renamed over the old one, so a run killed mid-write keeps its previous checkpoin
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
-FORMAT = "sgan-checkpoint-1"
+from sgan.files import torch_save
+from sgan.version import __version__
+
+FORMAT = "sgan-checkpoint-2"
+# Formats this version reads. Format 1 (sgan 0.1) holds its config as 0.1 wrote it, read by
+# config_from_dict, and the CPU's random state alone.
+READABLE = {"sgan-checkpoint-1": "sgan 0.1", FORMAT: "sgan 0.2"}
 
 
 class CheckpointError(Exception):
@@ -21,12 +26,7 @@ class CheckpointError(Exception):
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": FORMAT, **state}, tmp)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    torch_save({"format": FORMAT, "sgan_version": __version__, **state}, path)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -40,7 +40,11 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     except Exception as e:  # torch raises several types for truncated or foreign files
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(f"{path}: not a readable checkpoint ({reason[:200]})") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
+    fmt = state.get("format") if isinstance(state, dict) else None
+    if fmt not in READABLE:
+        if isinstance(fmt, str) and fmt.startswith("sgan-checkpoint-"):
+            who = state.get("sgan_version", "a newer sgan")
+            raise CheckpointError(f"{path}: written by sgan {who} in {fmt}, which sgan {__version__} cannot read")
         raise CheckpointError(f"{path}: not an sgan checkpoint (expected format {FORMAT})")
     for key in ("config", "discriminator", "step"):
         if key not in state:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sgan.config import CHOICES, PRESETS, Config, config_from_dict, run_config
+from sgan.data.sources import DATASETS
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -27,14 +28,15 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="training steps (default: the preset's schedule)")
     p.add_argument("--batch-size", type=int,
                    help="images per step; presets that use half batches (stacked) take half for each update")
-    p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], help="default: mnist")
+    p.add_argument("--dataset", choices=list(DATASETS), help="default: mnist")
     p.add_argument("--data-dir",
                    help="folder holding the dataset files (else SGAN_DATA_DIR, cache, /usr/share/datasets)")
     p.add_argument("--sample-interval", type=int, help="steps between evaluations, sample grids and checkpoints")
+    p.add_argument("--device", help="auto (CUDA where available, else CPU; the default), cpu, cuda, cuda:N or mps")
     p.add_argument("--precision", choices=CHOICES["precision"],
-                   help="bf16: autocast on CPU; bf16-generator: the generator only, the classifier in float32")
+                   help="bf16: autocast; bf16-generator: the generator only, the classifier in float32")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction,
-                   help="NHWC convolutions (default: the preset's; faster for the conv presets here)")
+                   help="NHWC convolutions (default: on a CPU, where they are faster)")
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the networks")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -50,6 +52,7 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
     return dict(
         steps=args.steps, batch_size=args.batch_size, dataset=args.dataset, data_dir=args.data_dir,
         sample_interval=args.sample_interval, precision=args.precision, channels_last=args.channels_last,
+        device=args.device,
         compile=args.compile, threads=args.threads, **single,
     )
 
@@ -65,12 +68,12 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace, method: str = "sgan") -> int:
-    from sgan.trainer import resume, train
+    from sgan.engine import resume, train
 
     if getattr(args, "resume", None):
         check_resume_options(args)
         result = resume(args.resume, steps=args.steps, threads=args.threads, data_dir=args.data_dir,
-                        progress=not args.no_progress)
+                        device=args.device, progress=not args.no_progress)
     else:
         if getattr(args, "config", None):
             config = load_config_file(args.config)
@@ -90,7 +93,7 @@ def cmd_train(args: argparse.Namespace, method: str = "sgan") -> int:
 
 # What may differ when a run goes on: its length, and where and how fast it runs. The rest is the
 # run's configuration, saved in its folder; changing it would splice two different runs into one.
-RESUME_OPTIONS = ("steps", "threads", "data_dir")
+RESUME_OPTIONS = ("steps", "threads", "data_dir", "device")
 
 
 def check_resume_options(args: argparse.Namespace) -> None:
@@ -100,7 +103,7 @@ def check_resume_options(args: argparse.Namespace) -> None:
     if given:
         names = ", ".join("--" + k.replace("_", "-") for k in given)
         raise ValueError(f"--resume continues {args.resume} with the configuration saved there; {names} cannot "
-                         f"change it (only --steps, --threads and --data-dir may)")
+                         f"change it (only --steps, --threads, --data-dir and --device may)")
 
 
 def load_config_file(path: str) -> Config:
@@ -118,7 +121,7 @@ def print_result(result: dict[str, Any]) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from sgan.trainer import train
+    from sgan.engine import train
 
     results = []
     for method in ("sgan", "supervised"):
@@ -184,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("data", help="summarise a dataset and draw examples of each class")
-    p.add_argument("--dataset", default="mnist", choices=["mnist", "fashion-mnist"])
+    p.add_argument("--dataset", default="mnist", choices=list(DATASETS))
     p.add_argument("--data-dir")
     p.add_argument("--out", default="runs/data", help="folder for the example grid (default: runs/data)")
     p.set_defaults(func=cmd_data)
@@ -233,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from sgan.checkpoint import CheckpointError
     from sgan.data import DataError
-    from sgan.trainer import TrainingError, TrainingInterrupted
+    from sgan.engine import TrainingError, TrainingInterrupted
 
     args = build_parser().parse_args(argv)
     try:

@@ -1,15 +1,21 @@
 """Configuration as plain data: one dataclass, presets are dictionaries of overrides.
 
-Every preset runs through the same training loop (`sgan.train`); they differ only in the
-values below. A run's `config.json` is `asdict(config)` and is enough to rerun it.
+A preset names a data source (`dataset`), networks (`model`) and a training algorithm
+(`algorithm`), with their options; every preset runs through the same loop (`sgan.train`). A
+run's `config.json` is `asdict(config)` and is enough to rerun it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from sgan.algorithms import ALGORITHMS
+from sgan.data.sources import DATASETS
+from sgan.models import NETWORKS
 
 
 @dataclass
@@ -17,10 +23,12 @@ class Config:
     # --- what to run -------------------------------------------------------------------
     preset: str = "gia"
     method: str = "sgan"  # "sgan" or "supervised" (the baseline: same classifier, labels only)
-    model: str = "gia"  # architecture family in sgan.models: "gia", "stacked", "improved"
+    model: str = "gia"  # networks in sgan.models: "gia", "stacked", "improved"
+    # The SGAN's training algorithm in sgan.algorithms ("supervised" runs the baseline's).
+    algorithm: str = "keras-sgan"
 
     # --- data ------------------------------------------------------------------------
-    dataset: str = "mnist"  # "mnist" or "fashion-mnist"
+    dataset: str = "mnist"  # a name in sgan.data.DATASETS: "mnist", "fashion-mnist"
     data_dir: str | None = None  # None: SGAN_DATA_DIR, the user cache, /usr/share/datasets
     labels: int = 100  # labeled examples the trainer may see, in total
     label_selection: str = "first"  # "first" N training images, or "balanced" N/K per class
@@ -41,18 +49,18 @@ class Config:
     beta1: float = 0.9
     beta2: float = 0.999
     adam_eps: float = 1e-7  # Keras' default epsilon (PyTorch's is 1e-8)
-    # "separate": the tutorials' three discriminator updates per step (supervised, real, fake),
-    # each a Keras train_on_batch; "joint": one update on the summed loss (Salimans et al.).
-    d_update: str = "separate"
-    shared_d_optimizer: bool = False  # one Adam state for the supervised and unsupervised model
-    g_loss: str = "bce"  # "bce": fool the real/fake head; "feature_matching" (Salimans et al.)
-    unlabeled_weight: float = 1.0
-    # The generator mode when it makes the discriminator's fakes. Keras' `generator.predict`
-    # runs BatchNorm in inference mode ("eval"); "train" lets one forward pass serve both updates.
+
+    # --- algorithm options ---------------------------------------------------------------
+    # keras-sgan: one Adam state for the supervised and unsupervised discriminator models.
+    shared_d_optimizer: bool = False
+    # keras-sgan: the generator's mode when it makes the discriminator's fakes. Keras'
+    # `generator.predict` runs BatchNorm in inference mode ("eval"); "train" lets one forward
+    # pass serve both updates.
     fake_mode: str = "train"
-    # Keras 2 ran the frozen discriminator's BatchNorm on batch statistics during the generator
-    # update; Keras 3 runs it in inference mode, which costs the book's result ~20 points.
+    # keras-sgan: Keras 2 ran the frozen discriminator's BatchNorm on batch statistics during
+    # the generator update; Keras 3 runs it in inference mode, which costs the book's result.
     frozen_d_batch_stats: bool = True
+    unlabeled_weight: float = 1.0  # feature-matching: weight of the unsupervised loss
     ema_decay: float | None = None  # evaluate with an EMA of the discriminator's weights
     z_dim: int = 100
     z_dist: str = "normal"  # "normal" or "uniform" ([0, 1), as improved-gan)
@@ -72,11 +80,12 @@ class Config:
     # labeled draw from that of initialisation and sampling.
     label_seed: int | None = None
     out: str | None = None  # run directory; None: runs/<preset>-<method>-<labels>-s<seed>
-    precision: str = "fp32"  # "fp32", "bf16" (autocast on CPU) or "bf16-generator" (the generator only)
+    device: str = "auto"  # "auto" (CUDA where available, else CPU), "cpu", "cuda", "cuda:N" or "mps"
+    precision: str = "fp32"  # "fp32", "bf16" (autocast) or "bf16-generator" (the generator only)
     compile: bool = False  # torch.compile the networks
-    # NHWC weights for oneDNN's convolutions: measured on a 2-core AVX-512 CPU (ablation.md),
-    # 1.40x faster a step for stacked, 1.07x (float32) and 1.22x (bf16) for gia; the presets turn it on.
-    channels_last: bool = False
+    # NHWC convolutions. None: on a CPU, where oneDNN's NHWC kernels are faster
+    # (benchmarks/results/ablation.md), and NCHW elsewhere.
+    channels_last: bool | None = None
     threads: int | None = None  # torch intra-op threads; None: all cores
     num_classes: int = 10
 
@@ -99,6 +108,11 @@ class Config:
         return self.seed if self.label_seed is None else self.label_seed
 
     @property
+    def run_algorithm(self) -> str:
+        """The algorithm this run trains with: the baseline's, or the preset's SGAN algorithm."""
+        return "supervised" if self.method == "supervised" else self.algorithm
+
+    @property
     def run_steps(self) -> int:
         """The length of the run this config describes: the baseline's or the SGAN's."""
         return self.baseline_length if self.method == "supervised" else self.steps
@@ -114,8 +128,12 @@ class Config:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.baseline_epochs is not None and self.baseline_epochs <= 0:
             raise ValueError(f"baseline_epochs must be positive, got {self.baseline_epochs}")
-        if self.fake_mode == "train" and self.fake_batch_size > self.gen_batch_size:
-            raise ValueError("fake_mode='train' reuses the generator batch: fake_batch_size must be <= gen_batch_size")
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", str(self.device)):
+            raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps; got {self.device!r}")
+        if self.fake_batch_size > self.gen_batch_size and not (self.algorithm == "keras-sgan"
+                                                               and self.fake_mode == "eval"):
+            raise ValueError("the discriminator's fakes come from the generator's batch: "
+                             "fake_batch_size must be <= gen_batch_size")
         return self
 
     def replace(self, **changes: Any) -> Config:
@@ -127,14 +145,13 @@ class Config:
 
 CHOICES: dict[str, tuple[Any, ...]] = {
     "method": ("sgan", "supervised"),
-    "model": ("gia", "stacked", "improved"),
-    "dataset": ("mnist", "fashion-mnist"),
+    "model": tuple(NETWORKS),
+    "algorithm": tuple(a for a in ALGORITHMS if a != "supervised"),
+    "dataset": tuple(DATASETS),
     "label_selection": ("first", "balanced"),
     "unlabeled": ("all", "rest"),
     "pixel_range": ("tanh", "unit"),
     "labeled_sampling": ("random", "epoch"),
-    "d_update": ("separate", "joint"),
-    "g_loss": ("bce", "feature_matching"),
     "fake_mode": ("train", "eval"),
     "z_dist": ("normal", "uniform"),
     "precision": ("fp32", "bf16", "bf16-generator"),
@@ -146,6 +163,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
 # baseline trains 30 epochs of batch 32 on the 100 labels (4 batches an epoch: 120 steps).
 GIA: dict[str, Any] = dict(
     model="gia",
+    algorithm="keras-sgan",
     label_selection="first",
     unlabeled="rest",
     steps=8000,
@@ -156,19 +174,15 @@ GIA: dict[str, Any] = dict(
     sample_interval=800,
     lr=1e-3,
     beta1=0.9,
-    d_update="separate",
     shared_d_optimizer=False,  # two compiled Keras models, two Adam() instances
     fake_mode="eval",  # generator.predict(z) in the book's loop
     frozen_d_batch_stats=True,  # Keras 2, as the book ran
     baseline_epochs=30,  # the notebook's fit(epochs=30, batch_size=32): 120 steps with 100 labels
     baseline_batch_size=32,
-    # The generator in bf16, the classifier in float32 as Keras ran it: 1.39x faster a step than
-    # float32 (speed.md), and over 5 seeds of the full schedule 89.15 +/- 0.79% against float32's
-    # 88.87 +/- 0.77% (benchmarks/results/reproduction.md). Full bf16 is 1.56x faster but scored
-    # 87.90 +/- 0.80%, about a point lower, so it is an option only. NHWC convolutions compute
-    # the same sums in another memory order and are ~1.1x faster here (ablation.md).
+    # The generator in bf16, the classifier in float32 as Keras ran it: faster than float32 at
+    # the same accuracy, where full bf16 lost about a point (benchmarks/results/reproduction.md,
+    # speed.md).
     precision="bf16-generator",
-    channels_last=True,
 )
 
 # The stacked-discriminator tutorial (Gazali 2021, after Brownlee). Batch 100 split into half
@@ -176,6 +190,7 @@ GIA: dict[str, Any] = dict(
 # both discriminator models' compile(); in tf.keras slots are per variable, so they share state.
 STACKED: dict[str, Any] = dict(
     model="stacked",
+    algorithm="keras-sgan",
     label_selection="balanced",
     unlabeled="all",
     steps=12000,
@@ -186,9 +201,7 @@ STACKED: dict[str, Any] = dict(
     sample_interval=600,
     lr=2e-4,
     beta1=0.5,
-    d_update="separate",
     shared_d_optimizer=True,
-    channels_last=True,
     fake_mode="train",  # no BatchNorm in this generator: both modes are the same function
     frozen_d_batch_stats=True,  # no BatchNorm in this discriminator either
     baseline_steps=12000,  # the tutorial has no baseline: match its 12000 supervised updates
@@ -200,6 +213,7 @@ STACKED: dict[str, Any] = dict(
 # set cycled to the length of the unlabeled epoch (600 batches), pixels in [0, 1].
 IMPROVED: dict[str, Any] = dict(
     model="improved",
+    algorithm="feature-matching",
     label_selection="balanced",
     unlabeled="all",
     pixel_range="unit",
@@ -214,9 +228,6 @@ IMPROVED: dict[str, Any] = dict(
     beta1=0.5,
     # improved-gan's Adam divides by sqrt(v_hat + 1e-8): an epsilon of about 1e-4 outside the root.
     adam_eps=1e-4,
-    d_update="joint",
-    g_loss="feature_matching",
-    fake_mode="train",
     # The reference's EMA decay is 0.9999 from a zero start (no bias correction); ours starts
     # from the initial weights with a warm-up (trainer.ema_with_warmup), which only changes the
     # first epochs' figures.
@@ -269,8 +280,25 @@ def run_config(preset: str = "gia", method: str = "sgan", steps: int | None = No
     return config
 
 
+# sgan 0.1 named the algorithm by two flags; these pairs are the algorithms it had.
+_V01_ALGORITHMS = {("separate", "bce"): "keras-sgan", ("joint", "feature_matching"): "feature-matching"}
+
+
 def config_from_dict(values: dict[str, Any]) -> Config:
-    """Rebuild a Config from `config.json`, rejecting keys this version does not know."""
+    """Rebuild a Config from `config.json`, rejecting keys this version does not know.
+
+    A config written by sgan 0.1 (`d_update` and `g_loss` instead of `algorithm`) is read as the
+    algorithm those flags meant; a combination no algorithm has is refused.
+    """
+    if not isinstance(values, dict):
+        raise ValueError(f"a config is a JSON object of options, got {type(values).__name__}")
+    if "d_update" in values or "g_loss" in values:
+        values = dict(values)
+        flags = (values.pop("d_update", "separate"), values.pop("g_loss", "bce"))
+        if flags not in _V01_ALGORITHMS:
+            raise ValueError(f"config written by sgan 0.1 with d_update={flags[0]!r} and g_loss={flags[1]!r}, "
+                             "a combination no algorithm of this version trains")
+        values.setdefault("algorithm", _V01_ALGORITHMS[flags])
     known = {f.name for f in dataclasses.fields(Config)}
     bad = sorted(set(values) - known)
     if bad:

@@ -14,14 +14,16 @@ from sgan.models import build_discriminator, build_generator
 
 
 def load_networks(path: str | Path) -> tuple[Config, dict[str, Any], nn.Module | None, nn.Module]:
-    """(config, checkpoint, generator or None, classifier): the classifier is the EMA where kept."""
+    """(config, checkpoint, generator or None, classifier) on the CPU, whatever device trained
+    them; the classifier is the EMA where kept."""
     path = Path(path)
     state = load_checkpoint(path)
     try:
         config = config_from_dict(state["config"])
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: checkpoint config is not usable ({e})") from None
-    classifier = build_discriminator(config)
+    shape = tuple(state.get("image_shape", (1, 28, 28)))  # sgan 0.1 trained 28x28 greyscale only
+    classifier = build_discriminator(config.model, shape, config.num_classes)
     if "ema" in state:  # AveragedModel keeps the averaged network under `module.`
         weights = {k.removeprefix("module."): v for k, v in state["ema"].items() if k.startswith("module.")}
         load_state(classifier, weights, "EMA discriminator", path)
@@ -29,14 +31,14 @@ def load_networks(path: str | Path) -> tuple[Config, dict[str, Any], nn.Module |
         load_state(classifier, state["discriminator"], "discriminator", path)
     generator = None
     if "generator" in state:
-        generator = build_generator(config)
+        generator = build_generator(config.model, shape, config.z_dim)
         load_state(generator, state["generator"], "generator", path)
     return config, state, generator, classifier.eval()
 
 
 def evaluate_checkpoint(path: str | Path, data_dir: str | None = None) -> dict[str, Any]:
     from sgan.data import MNIST, scale_pixels
-    from sgan.trainer import evaluate
+    from sgan.evaluation import evaluate
 
     config, state, _, classifier = load_networks(path)
     test = MNIST(data_dir or config.data_dir, train=False, name=config.dataset)

@@ -13,34 +13,40 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from sgan.files import write_text  # noqa: E402
+
 
 def write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(path)
+    write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def to_unit(images: torch.Tensor, pixel_range: str) -> np.ndarray:
-    """Images in the model's pixel range as [N, H, W] floats in [0, 1] for display."""
-    x = images.detach().float().cpu().numpy()[:, 0]
+    """Images [N, C, H, W] in the model's pixel range as floats in [0, 1] for display: [N, H, W]
+    for greyscale, [N, H, W, C] for colour."""
+    x = images.detach().float().cpu().numpy()
+    x = x[:, 0] if x.shape[1] == 1 else x.transpose(0, 2, 3, 1)
     if pixel_range == "tanh":
         x = (x + 1.0) / 2.0
     return np.clip(x, 0.0, 1.0)
 
 
 def save_grid(images: torch.Tensor, path: str | Path, pixel_range: str, nrow: int = 10) -> Path:
-    """A grid of images, ink dark on white as the tutorials plot them (cmap gray_r)."""
+    """A grid of images: greyscale ink dark on white as the tutorials plot them (cmap gray_r),
+    colour as it is, on black."""
     x = to_unit(images, pixel_range)
-    n, h, w = x.shape
+    n, h, w = x.shape[:3]
     ncol = nrow
     rows = -(-n // ncol)
-    grid = np.zeros((rows * (h + 2) + 2, ncol * (w + 2) + 2), dtype=np.float32)
+    grid = np.zeros((rows * (h + 2) + 2, ncol * (w + 2) + 2, *x.shape[3:]), dtype=np.float32)
     for i in range(n):
         r, c = divmod(i, ncol)
         grid[2 + r * (h + 2) : 2 + r * (h + 2) + h, 2 + c * (w + 2) : 2 + c * (w + 2) + w] = x[i]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    plt.imsave(path, grid, cmap="gray_r", vmin=0.0, vmax=1.0)
+    if grid.ndim == 3:
+        plt.imsave(path, grid)
+    else:
+        plt.imsave(path, grid, cmap="gray_r", vmin=0.0, vmax=1.0)
     return path
 
 
@@ -110,4 +116,4 @@ def write_run_report(run_dir: Path, result: dict[str, Any], history: list[dict[s
     lines += ["## Confusion matrix (test)", "", "![confusion](confusion.png)", "",
               "Files: `config.json` (rerun with `sgan train --config config.json --out NEW_DIR`), `history.csv`, "
               "`checkpoint.pt`, `report.json`.", ""]
-    (run_dir / "report.md").write_text("\n".join(lines))
+    write_text(run_dir / "report.md", "\n".join(lines))

@@ -18,12 +18,11 @@ def retain_freed_memory() -> bool:
     Why: glibc serves blocks above its mmap threshold (32 MiB at most) with fresh pages from
     the kernel and unmaps them when freed, so every allocation that large is paid again in
     page faults on zeroed memory. `stacked` allocates 40 MiB activations ([100, 128, 28, 28]
-    float32) several times a step: measured on the 2-core dev machine, 50,000 page faults and
-    239 ms a step by default, none and 190 ms with both thresholds at 1 GiB. Presets with small
-    tensors (`gia`, `improved`) already reuse their memory and are unchanged. The cost: the
-    process keeps its peak heap instead of shrinking, and blocks of many sizes fragment it
-    (peak RSS of a float32 `stacked` probe +40 MiB; of `stacked` bf16-generator in the speed
-    table 1.4 GiB against 0.7).
+    float32) several times a step; with both thresholds at 1 GiB it has no page faults and
+    steps faster (benchmarks/results/ablation.md). Presets with small tensors (`gia`,
+    `improved`) already reuse their memory. The cost: the process keeps its peak heap instead
+    of shrinking (peak RSS: benchmarks/results/speed.md). The training loop calls it on CPU runs
+    only.
 
     Returns whether the settings took. A no-op off glibc, or with SGAN_RETAIN_FREED_MEMORY=0.
     """

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from sgan.config import Config
+from sgan.data.sources import description
 from sgan.models import build_discriminator, build_generator
 
 
@@ -35,9 +36,12 @@ def layer_table(model: nn.Module, example: torch.Tensor, title: str) -> str:
 
 
 def summarize(config: Config) -> str:
-    g, d = build_generator(config), build_discriminator(config)
+    """Both networks as they are built for the config's dataset."""
+    shape = tuple(description(config.dataset)["image_shape"])
+    g = build_generator(config.model, shape, config.z_dim)
+    d = build_discriminator(config.model, shape, config.num_classes)
     z = torch.zeros(2, config.z_dim)
-    x = torch.zeros(2, 1, 28, 28)
+    x = torch.zeros(2, *shape)
     return "\n".join([
         layer_table(g, z, f"Generator ({config.preset}), input z: {tuple(z.shape)}"),
         layer_table(d, x, f"Discriminator ({config.preset}), input: {tuple(x.shape)}, "

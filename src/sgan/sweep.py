@@ -10,6 +10,7 @@ same command, picks up where it stopped. After every run the aggregate
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import traceback
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from sgan.config import PRESETS, get_config, run_config
+from sgan.files import write_text
 
 RESULT_FIELDS = ["preset", "method", "labels", "precision", "runs", "accuracy_mean", "accuracy_std", "errors_mean",
                  "errors_std", "wall_seconds_mean", "steps"]
@@ -62,7 +64,7 @@ def plan(presets: Iterable[str], labels: Iterable[int], seeds: Iterable[int], ba
 
 def run_one(spec: RunSpec, root: str | Path, options: dict[str, Any]) -> dict[str, Any]:
     """Train, resume or skip one run of the sweep; returns its report."""
-    from sgan.trainer import resume, train
+    from sgan.engine import resume, train
 
     run_dir = Path(root) / spec.name
     config = run_config(spec.preset, spec.method, labels=spec.labels, seed=spec.seed, out=str(run_dir),
@@ -80,7 +82,7 @@ def run_one(spec: RunSpec, root: str | Path, options: dict[str, Any]) -> dict[st
 
 
 def _run_safely(spec: RunSpec, root: str, options: dict[str, Any]) -> tuple[RunSpec, dict | None, str | None]:
-    from sgan.trainer import TrainingInterrupted
+    from sgan.engine import TrainingInterrupted
 
     try:
         return spec, run_one(spec, root, options), None
@@ -202,15 +204,16 @@ def results_markdown(rows: list[dict[str, Any]], machine: str = "") -> str:
 def write_results(root: str | Path, reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
     root = Path(root)
     rows = aggregate(reports)
-    with open(root / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=RESULT_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=RESULT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(root / "results.csv", table.getvalue())
     machine = ""
     if reports:
         m = reports[-1].get("machine", {})
         machine = f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, torch {reports[-1].get('torch_version', '?')}"
-    (root / "results.md").write_text(results_markdown(rows, machine))
+    write_text(root / "results.md", results_markdown(rows, machine))
     if rows:
         plot_accuracy_vs_labels(rows, root / "accuracy_vs_labels.png")
     return rows

@@ -1,50 +1,45 @@
-"""Generator and discriminator networks, chosen by `config.model`.
+"""Generator and discriminator networks, built from (image shape, number of classes, z size).
 
 Every discriminator returns K logits from `forward(x)` and (features, logits) from
 `features_and_logits(x)`; a network that needs data-dependent initialisation has
-`initialize(batch)`, which the trainer calls once before the first step.
+`initialize(batch)`, which the training loop calls once before the first step. A new network is
+one file and one line in NETWORKS.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from torch import nn
+if TYPE_CHECKING:
+    from torch import nn
 
-from sgan.config import Config
+ImageShape = tuple[int, int, int]  # (channels, height, width)
 
-# model name -> (module, generator class, discriminator class); modules load on first use
-NETWORKS = {
-    "gia": ("sgan.models.gia", "GiaGenerator", "GiaDiscriminator"),
-    "stacked": ("sgan.models.stacked", "StackedGenerator", "StackedDiscriminator"),
-    "improved": ("sgan.models.improved", "ImprovedGenerator", "ImprovedDiscriminator"),
+
+# model name -> {role: "module:Class"}; modules load on first use, so that the command line
+# can list the names without importing torch.
+NETWORKS: dict[str, dict[str, str]] = {
+    "gia": {"generator": "sgan.models.gia:GiaGenerator", "discriminator": "sgan.models.gia:GiaDiscriminator"},
+    "stacked": {"generator": "sgan.models.stacked:StackedGenerator",
+                "discriminator": "sgan.models.stacked:StackedDiscriminator"},
+    "improved": {"generator": "sgan.models.improved:ImprovedGenerator",
+                 "discriminator": "sgan.models.improved:ImprovedDiscriminator"},
 }
 
 
-def _network_class(model: str, which: int) -> type[nn.Module]:
+def _network_class(model: str, role: str) -> type[nn.Module]:
     if model not in NETWORKS:
         raise ValueError(f"unknown model {model!r}; choose {', '.join(NETWORKS)}")
-    module, *classes = NETWORKS[model]
-    return getattr(importlib.import_module(module), classes[which])
+    module, name = NETWORKS[model][role].split(":")
+    return getattr(importlib.import_module(module), name)
 
 
-def build_generator(config: Config) -> nn.Module:
-    return _network_class(config.model, 0)(config.z_dim)
+def build_generator(model: str, image_shape: ImageShape = (1, 28, 28), z_dim: int = 100) -> nn.Module:
+    """The generator of `model`: z [N, z_dim] -> images [N, *image_shape]."""
+    return _network_class(model, "generator")(image_shape, z_dim)
 
 
-def build_discriminator(config: Config) -> nn.Module:
-    return _network_class(config.model, 1)(num_classes=config.num_classes)
-
-
-class ConvClassifier(nn.Module):
-    """A feature extractor `body` and a linear `head` giving the K logits both heads share."""
-
-    body: nn.Module
-    head: nn.Module
-
-    def features_and_logits(self, x):  # noqa: ANN001, ANN201 - tensors in, tensors out
-        h = self.body(x)
-        return h, self.head(h)
-
-    def forward(self, x):  # noqa: ANN001, ANN201
-        return self.head(self.body(x))
+def build_discriminator(model: str, image_shape: ImageShape = (1, 28, 28), num_classes: int = 10) -> nn.Module:
+    """The discriminator (the classifier) of `model`: images [N, *image_shape] -> logits [N, num_classes]."""
+    return _network_class(model, "discriminator")(image_shape, num_classes)

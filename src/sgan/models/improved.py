@@ -25,6 +25,7 @@ every such place is marked "reference:" below. The main ones:
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import torch
@@ -39,7 +40,6 @@ __all__ = [
     "ImprovedGenerator",
 ]
 
-IMAGE_SIZE = 28 * 28
 HIDDEN_DIMS: tuple[int, ...] = (1000, 500, 250, 250, 250)
 GEN_HIDDEN_DIMS: tuple[int, ...] = (500, 500)
 
@@ -179,16 +179,19 @@ class BatchNormShift(nn.Module):
         self.num_features = num_features
         self.eps = eps
         self.bias = nn.Parameter(torch.zeros(num_features))
+        # A constant scale of 1 rather than none: CUDA's batch-norm backward returns an empty
+        # bias gradient when the weight is None. Not saved: the function has no scale.
+        self.register_buffer("scale", torch.ones(num_features), persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.batch_norm(x, None, None, None, self.bias, True, 0.0, self.eps)
+        return F.batch_norm(x, None, None, self.scale, self.bias, True, 0.0, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}"
 
 
 class ImprovedDiscriminator(nn.Module):
-    """MLP 784-1000-500-250-250-250-K with weight norm, ReLU and Gaussian noise.
+    """MLP 784-1000-500-250-250-250-K with weight norm, ReLU and Gaussian noise (784 = C*H*W).
 
     Noise N(0, 0.3^2) on the input and N(0, 0.5^2) after every hidden ReLU, in training mode
     only. The last layer has no nonlinearity and a trainable scale (reference
@@ -199,6 +202,7 @@ class ImprovedDiscriminator(nn.Module):
 
     def __init__(
         self,
+        image_shape: tuple[int, int, int] = (1, 28, 28),
         num_classes: int = 10,
         *,
         hidden_dims: tuple[int, ...] = HIDDEN_DIMS,
@@ -209,7 +213,7 @@ class ImprovedDiscriminator(nn.Module):
         super().__init__()
         self.num_classes = num_classes
         self.input_noise = GaussianNoise(input_noise)
-        dims = (IMAGE_SIZE, *hidden_dims)
+        dims = (math.prod(image_shape), *hidden_dims)
         self.hidden = nn.ModuleList(
             WeightNormLinear(i, o, train_scale=False, v_std=v_std)
             for i, o in zip(dims[:-1], dims[1:], strict=True)
@@ -237,7 +241,7 @@ class ImprovedDiscriminator(nn.Module):
         return features, self.out(self.hidden_noise[-1](features))
 
     def forward(self, x: Tensor) -> Tensor:
-        """Class logits [B, K] for images [B, 1, 28, 28] in [0, 1]."""
+        """Class logits [B, K] for images [B, C, H, W] in [0, 1]."""
         return self.features_and_logits(x)[1]
 
     @torch.no_grad()
@@ -273,9 +277,11 @@ class ImprovedGenerator(nn.Module):
     (`l2normalize` and Lasagne's `DenseLayer` ignore `init=True`).
     """
 
-    def __init__(self, z_dim: int = 100, *, hidden_dims: tuple[int, ...] = GEN_HIDDEN_DIMS) -> None:
+    def __init__(self, image_shape: tuple[int, int, int] = (1, 28, 28), z_dim: int = 100, *,
+                 hidden_dims: tuple[int, ...] = GEN_HIDDEN_DIMS) -> None:
         super().__init__()
         self.z_dim = z_dim
+        self.image_shape = tuple(image_shape)
         dims = (z_dim, *hidden_dims)
         blocks: list[nn.Module] = []
         for i, o in zip(dims[:-1], dims[1:], strict=True):
@@ -287,9 +293,9 @@ class ImprovedGenerator(nn.Module):
         # reference nn.l2normalize(LL.DenseLayer(..., nonlinearity=sigmoid)): train_scale=True,
         # W_scale 1, eps 1e-6 inside the sqrt, bias 0, GlorotUniform W.
         self.out = WeightNormLinear(
-            dims[-1], IMAGE_SIZE, train_scale=True, v_init="glorot_uniform", eps=1e-6
+            dims[-1], math.prod(image_shape), train_scale=True, v_init="glorot_uniform", eps=1e-6
         )
 
     def forward(self, z: Tensor) -> Tensor:
-        """Images [B, 1, 28, 28] in [0, 1] from z [B, z_dim]; needs B > 1 (batch statistics)."""
-        return torch.sigmoid(self.out(self.hidden(z))).view(-1, 1, 28, 28)
+        """Images [B, C, H, W] in [0, 1] from z [B, z_dim]; needs B > 1 (batch statistics)."""
+        return torch.sigmoid(self.out(self.hidden(z))).view(-1, *self.image_shape)

@@ -10,8 +10,7 @@ def add_bias_(y: Tensor, bias: Tensor) -> Tensor:
     """Add a per-channel bias to an [N, C, H, W] output in place, in the output's dtype.
 
     Under autocast the output is bf16 and the bias float32; cast first, since a float32 operand
-    sends the in-place add down a mixed-dtype path 10x slower (0.68 against 0.07 ms on
-    `gia`'s [32, 128, 14, 14] channels-last activations).
+    sends the in-place add down a much slower mixed-dtype path on CPU.
     """
     return y.add_(bias.to(y.dtype).view(1, -1, 1, 1))
 
@@ -21,9 +20,7 @@ class ConvTranspose2d(nn.ConvTranspose2d):
 
     The same parameters, state_dict and function; only the backward pass is cheaper. PyTorch's
     CPU transposed-convolution backward computes the bias gradient, a sum over batch and pixels,
-    by a slow route: measured on the 2-core dev machine, bf16 and channels-last, it costs 1.3 ms
-    of the 4.6 ms backward of `gia`'s first generator layer and 26 ms of the 54 ms backward of
-    `stacked`'s second, while the same sum taken by autograd of an add costs 0.02 and 0.34 ms.
+    by a slow route; autograd's sum of an add is far cheaper (benchmarks/results/ablation.md).
     Adding in place writes no second output tensor (the convolution's backward does not need
     its output).
     """
@@ -37,22 +34,20 @@ class ConvTranspose2d(nn.ConvTranspose2d):
 
 
 class Conv2d(nn.Conv2d):
-    """`nn.Conv2d`; with one output channel and 'same' padding, a matrix product and a fold.
+    """`nn.Conv2d`; on a CPU, with one output channel and 'same' padding, a matrix product and a fold.
 
     oneDNN's CPU kernels block output channels by 16, so a convolution with one output channel
-    wastes most of each kernel: `stacked`'s 7x7 output layer (128 -> 1 channels on 28x28, 1 GFLOP
-    for a batch of 100) ran its forward pass at 33 GFLOP/s in float32 on the 2-core dev
-    machine. Written as a matrix product over the channels (every input pixel's 49 tap values)
-    and a fold that sums each output pixel's taps, the same function and its autograd take
-    49.7 instead of 76.8 ms forward and backward in float32, 19.9 instead of 44.3 in bf16. The
-    fold sums in float32 whatever the product's precision. Other shapes use nn.Conv2d's kernel.
+    wastes most of each kernel (`stacked`'s 7x7 output layer). Written as a matrix product over
+    the channels (every input pixel's 49 tap values) and a fold that sums each output pixel's
+    taps, it is the same function, faster on CPU (benchmarks/results/ablation.md). The fold sums
+    in float32 whatever the product's precision. Other shapes and devices use nn.Conv2d's kernel.
     """
 
     def forward(self, x: Tensor) -> Tensor:
         kh, kw = self.kernel_size
         same = self.padding == ((kh - 1) // 2, (kw - 1) // 2) and kh % 2 == 1 and kw % 2 == 1
-        if (self.out_channels != 1 or self.groups != 1 or self.stride != (1, 1) or self.dilation != (1, 1)
-                or self.padding_mode != "zeros" or not same or x.dim() != 4):
+        if (x.device.type != "cpu" or self.out_channels != 1 or self.groups != 1 or self.stride != (1, 1)
+                or self.dilation != (1, 1) or self.padding_mode != "zeros" or not same or x.dim() != 4):
             return super().forward(x)
         n, c, h, w = x.shape
         # Input pixel p, tap k contributes to output pixel p - k + padding: a fold with flipped taps.

@@ -1,0 +1,63 @@
+"""Salimans et al. 2016 ("Improved Techniques for Training GANs"): one joint discriminator update
+and a feature-matching generator update, as openai/improved-gan's MNIST script.
+
+  1. the discriminator: supervised cross-entropy on the labeled batch plus `unlabeled_weight`
+     times the unsupervised loss on unlabeled (real) and generated images, one update;
+  2. the generator: match the mean of the discriminator's features on a second unlabeled batch.
+
+Option: `unlabeled_weight`. The discriminator must be free of BatchNorm: its three batches go
+through it as one.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from sgan import losses
+from sgan.algorithms.base import Algorithm, Batch, frozen
+
+
+class FeatureMatching(Algorithm):
+    name = "feature-matching"
+    batches = ("labeled", "unlabeled", "matching")
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - Algorithm's arguments
+        super().__init__(*args, **kwargs)
+        if any(isinstance(m, _BatchNorm) for m in self.discriminator.modules()):
+            raise ValueError("the feature-matching algorithm passes labeled, real and fake images as one batch: "
+                             "it needs a discriminator without BatchNorm (model 'improved')")
+        self.opt_sup = self.adam(list(self.discriminator.parameters()))
+        self.opt_g = self.adam(list(self.generator.parameters()))
+
+    def optimizers(self) -> dict:
+        return {"opt_sup": self.opt_sup, "opt_g": self.opt_g}
+
+    def step(self, batch: Batch) -> dict[str, float]:
+        cfg, D = self.config, self.discriminator
+        z = self.noise(cfg.gen_batch_size)
+        fake = self.generate(z)
+
+        # -- 1. joint discriminator update: one forward pass for the three batches (the same
+        # function as three passes without BatchNorm, and one large matrix product is faster).
+        n_lab, n_unl = len(batch.x_lab), len(batch.x_unl)
+        logits = D(torch.cat([batch.x_lab, batch.x_unl, fake[: cfg.fake_batch_size].detach()])).float()
+        logits_lab = logits[:n_lab]
+        loss_sup = losses.supervised_loss(logits_lab, batch.y_lab)
+        loss_unsup = losses.unsupervised_loss(logits[n_lab : n_lab + n_unl], logits[n_lab + n_unl :])
+        self.opt_sup.zero_grad(set_to_none=True)
+        (loss_sup + cfg.unlabeled_weight * loss_unsup).backward()
+        self.opt_sup.step()
+
+        # -- 2. generator update: feature matching against a second unlabeled batch -----------
+        with frozen(D, batch_stats=True):
+            with torch.no_grad():
+                real_features, _ = D.features_and_logits(batch.x_match)
+            fake_features, _ = D.features_and_logits(fake)
+            loss_g = losses.feature_matching_loss(real_features.float(), fake_features.float())
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+        self.opt_g.step()
+
+        return {"d_sup": loss_sup.item(), "d_unsup": loss_unsup.item(), "g": loss_g.item(),
+                "acc": self.accuracy(logits_lab, batch.y_lab)}
