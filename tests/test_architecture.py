@@ -3,6 +3,7 @@ registry, devices chosen and refused clearly, checkpoints that move between devi
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -165,3 +166,52 @@ def test_report_names_algorithm_device_shape_and_classes(tmp_path):
     assert saved["algorithm"] == "keras-sgan" and saved["device"] == "cpu"
     assert saved["image_shape"] == [1, 28, 28] and saved["classes"][:2] == ["0", "1"]
     assert result["test_size"] == 10
+
+
+def test_a_run_resumed_in_another_memory_layout_trains_on_as_it_would_have(tmp_path):
+    """A run saved in NCHW (as on a GPU) and resumed channels-last (as on a CPU): Adam's moments
+    follow their weights into the new layout."""
+    split = synthetic_split(20, 32, 10)
+    nchw = Trainer(small("stacked", tmp_path / "a", channels_last=False), split=split, progress=False)
+    for _ in range(2):
+        nchw.step()
+    buffer = io.BytesIO()  # through a checkpoint's bytes: nothing shared with the running trainer
+    torch.save(nchw.state_dict(), buffer)
+    buffer.seek(0)
+    moved = Trainer(small("stacked", tmp_path / "b", channels_last=True), split=split, progress=False)
+    moved.load_state_dict(torch.load(buffer, weights_only=True), tmp_path / "a")
+    rng = torch.get_rng_state()  # one process: both draw the next step's noise from the same state
+    nchw.step()
+    torch.set_rng_state(rng)
+    moved.step()
+    lr = nchw.config.lr
+    for (k, a), b in zip(nchw.discriminator.state_dict().items(), moved.discriminator.state_dict().values(),
+                         strict=True):
+        assert float((a - b).abs().max()) < lr / 4, k  # rounding moves a fraction of a step, a mix-up whole ones
+
+
+def test_options_an_algorithm_does_not_have_are_refused():
+    with pytest.raises(ValueError, match="fake_mode='eval' is an option the feature-matching algorithm does not"):
+        get_config("improved", fake_mode="eval")
+    with pytest.raises(ValueError, match="unlabeled_weight=0.5 is an option the keras-sgan algorithm does not"):
+        get_config("gia", unlabeled_weight=0.5)
+
+
+def test_random_states_of_other_devices_are_kept(tmp_path):
+    from sgan.devices import set_rng_state
+
+    others = set_rng_state({"cpu": torch.get_rng_state(), "cuda": torch.zeros(16, dtype=torch.uint8)},
+                           torch.device("cpu"))
+    assert set(others) == {"cuda"}
+    split = synthetic_split(20, 32, 10)
+    t = Trainer(small("gia", tmp_path), split=split, progress=False)
+    t.other_rng = others
+    assert set(t.state_dict()["rng"]) == {"cpu", "cuda"}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_a_sweep_on_a_missing_device_is_one_line_before_any_run(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "sgan.cli", "sweep", "--device", "cuda", "--steps", "1",
+                           "--out", str(tmp_path / "sweep")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "no CUDA device" in proc.stderr
+    assert not (tmp_path / "sweep").exists()

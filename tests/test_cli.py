@@ -116,10 +116,14 @@ def test_missing_dataset_names_places_searched(tmp_path):
     dead = "http://127.0.0.1:9"
     env = {"SGAN_DATA_DIR": str(tmp_path / "empty"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
            "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "http_proxy": dead, "https_proxy": dead}
+    proc = subprocess.run([sys.executable, "-m", "sgan.cli", "data", "--dataset", "mnist",
+                           "--out", str(tmp_path / "o")], capture_output=True, text=True, env=env, timeout=120)
+    assert_one_line_error(proc, "empty", "cache", "SGAN_DATA_DIR", "download failed")
+    # an explicit --data-dir is where the data must be: no fallback to SGAN_DATA_DIR or a download
     proc = subprocess.run([sys.executable, "-m", "sgan.cli", "data", "--dataset", "mnist", "--out", str(tmp_path / "o"),
-                           "--data-dir", str(tmp_path / "nowhere")], capture_output=True, text=True, env=env,
-                          timeout=120)
-    assert_one_line_error(proc, "nowhere", "SGAN_DATA_DIR")
+                           "--data-dir", str(tmp_path / "nowhere")], capture_output=True, text=True,
+                          env={**env, "SGAN_DATA_DIR": "/work/shared/datasets"}, timeout=120)
+    assert_one_line_error(proc, "mnist not found in --data-dir", "nowhere")
 
 
 def test_precision_and_memory_format_options_reach_the_config():

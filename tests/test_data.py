@@ -102,11 +102,15 @@ def test_a_folder_of_datasets_is_searched_by_name(tmp_path):
 def test_nothing_found_offline_names_every_place(tmp_path, monkeypatch):
     monkeypatch.setenv("SGAN_DATA_DIR", str(tmp_path / "envdir"))
     with pytest.raises(DataError) as e:
-        find_dataset("mnist", tmp_path / "given", download=False)
+        find_dataset("mnist", None, download=False)
     message = str(e.value)
     assert "\n" not in message
-    for place in ("given", "envdir", "cache", "system", "--data-dir", "SGAN_DATA_DIR"):
+    for place in ("envdir", "cache", "system", "--data-dir", "SGAN_DATA_DIR"):
         assert place in message
+    # an explicit folder without the files is an error of its own, with no fallback
+    make_tiny_dataset(tmp_path / "envdir")
+    with pytest.raises(DataError, match=r"mnist not found in --data-dir .*given"):
+        find_dataset("mnist", tmp_path / "given", download=False)
 
 
 def test_download_failure_is_one_clear_line(tmp_path, monkeypatch):

@@ -252,7 +252,8 @@ def test_impossible_settings_are_refused(tmp_path):
     with pytest.raises(ValueError, match="algorithm must be one of keras-sgan, feature-matching; got 'both'"):
         Trainer(small("gia", tmp_path, algorithm="both"), split=synthetic_split(), progress=False)
     with pytest.raises(ValueError, match="one batch: it needs a discriminator without BatchNorm"):
-        Trainer(small("gia", tmp_path, algorithm="feature-matching"), split=synthetic_split(), progress=False)
+        Trainer(small("gia", tmp_path, algorithm="feature-matching", fake_mode="train"), split=synthetic_split(),
+                progress=False)
     with pytest.raises(ValueError, match="device must be auto, cpu, cuda, cuda:N or mps; got 'gpu'"):
         Trainer(small("gia", tmp_path, device="gpu"), split=synthetic_split(), progress=False)
     with pytest.raises(ValueError, match="fake_batch_size"):

@@ -7,11 +7,13 @@ renamed over the old one, so a run killed mid-write keeps its previous checkpoin
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from sgan.config import Config, config_from_dict
 from sgan.files import torch_save
 from sgan.version import __version__
 
@@ -37,9 +39,14 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        # torch's message for both ends in advice to load with weights_only=False, which we never give
+        if "Unsupported global" in str(e):
+            raise CheckpointError(f"{path}: refused: it holds Python objects besides tensors and plain data, which "
+                                  "could run code when loaded; an sgan checkpoint holds none") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt, or not written by torch.save)") from None
     except Exception as e:  # torch raises several types for truncated or foreign files
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{path}: not a readable checkpoint ({reason[:200]})") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint ({first_sentence(e)})") from None
     fmt = state.get("format") if isinstance(state, dict) else None
     if fmt not in READABLE:
         if isinstance(fmt, str) and fmt.startswith("sgan-checkpoint-"):
@@ -52,6 +59,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return state
 
 
+def first_sentence(error: BaseException) -> str:
+    """An exception's first line, whole: the reason without the advice that follows it."""
+    text = str(error).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(error).__name__
+
+
 def load_state(module: torch.nn.Module, state: dict[str, Any], what: str, path: Path) -> None:
     """load_state_dict, with a one-line error when the checkpoint is for other networks."""
     try:
@@ -59,3 +72,11 @@ def load_state(module: torch.nn.Module, state: dict[str, Any], what: str, path: 
     except RuntimeError as e:
         first = str(e).splitlines()[0]
         raise CheckpointError(f"{path}: {what} weights do not match the network ({first})") from None
+
+
+def checkpoint_config(state: dict[str, Any], path: str | Path) -> Config:
+    """The run configuration a checkpoint was saved with (sgan 0.1's included), or a one-line error."""
+    try:
+        return config_from_dict(state["config"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: checkpoint config is not usable ({e})") from None

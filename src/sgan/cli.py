@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sgan.config import CHOICES, PRESETS, Config, config_from_dict, run_config
-from sgan.data.sources import DATASETS
+if TYPE_CHECKING:
+    from sgan.config import Config
+
+# sgan and torch are imported inside main(), so that Ctrl-C while they load ends quietly.
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """The options of one run: which preset, how many labels, which seed, where."""
+    from sgan.config import PRESETS
+
     p.add_argument("--preset", choices=sorted(PRESETS), help="model and schedule (default: gia)")
     p.add_argument("--labels", type=int, help="labeled examples the trainer may see (default: 100)")
     p.add_argument("--seed", type=int, help="seed for the labeled subset, initialisation and sampling")
@@ -25,6 +30,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 
 def add_train_options(p: argparse.ArgumentParser) -> None:
     """Options every trained run takes, one run or a sweep of them."""
+    from sgan.config import CHOICES
+    from sgan.data.sources import DATASETS
+
     p.add_argument("--steps", type=int, help="training steps (default: the preset's schedule)")
     p.add_argument("--batch-size", type=int,
                    help="images per step; presets that use half batches (stacked) take half for each update")
@@ -43,6 +51,8 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace, method: str = "sgan") -> Config:
+    from sgan.config import run_config
+
     return run_config(args.preset or "gia", method, **run_options(args))
 
 
@@ -77,8 +87,11 @@ def cmd_train(args: argparse.Namespace, method: str = "sgan") -> int:
     else:
         if getattr(args, "config", None):
             config = load_config_file(args.config)
-            if args.out:
-                config = config.replace(out=args.out)
+            # where and how this machine runs it; the rest is the saved run's
+            given = {k: getattr(args, k) for k in ("out", "threads", "data_dir", "device")}
+            if config.threads is not None and config.threads > (os.cpu_count() or 1) and args.threads is None:
+                given["threads"] = os.cpu_count()  # written on a larger machine
+            config = config.replace(**{k: v for k, v in given.items() if v is not None})
         else:
             config = config_from_args(args, method)
         if getattr(args, "summary", False):
@@ -107,6 +120,8 @@ def check_resume_options(args: argparse.Namespace) -> None:
 
 
 def load_config_file(path: str) -> Config:
+    from sgan.config import config_from_dict
+
     try:
         values = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as e:
@@ -137,7 +152,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(table)
     if args.out:
         title = f"# {results[0]['preset']}: SGAN against the supervised baseline"
-        Path(args.out, "compare.md").write_text(f"{title}\n\n{table}\n")
+        from sgan.files import write_text
+
+        write_text(Path(args.out, "compare.md"), f"{title}\n\n{table}\n")
     return 0
 
 
@@ -160,7 +177,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from sgan.devices import resolve_device
     from sgan.sweep import plan, run_sweep
+
+    resolve_device(args.device or "auto")  # a device this machine lacks: one line, before any run
 
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
     try:
@@ -183,6 +203,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from sgan.data.sources import DATASETS
+
     parser = argparse.ArgumentParser(prog="sgan", description="Semi-supervised GANs for image classification.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -234,6 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # while sgan and torch load, or outside a training loop (a sweep's parent)
+        print("sgan: interrupted; completed runs and saved checkpoints are kept", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     from sgan.checkpoint import CheckpointError
     from sgan.data import DataError
     from sgan.engine import TrainingError, TrainingInterrupted
@@ -243,9 +273,6 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except TrainingInterrupted as e:
         print(f"sgan: {e}", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:  # outside a training loop, e.g. a sweep's parent process
-        print("sgan: interrupted; completed runs and saved checkpoints are kept", file=sys.stderr)
         return 130
     except (DataError, CheckpointError, TrainingError, ValueError, OSError) as e:
         print(f"sgan: error: {e}", file=sys.stderr)

@@ -117,8 +117,14 @@ class Config:
         """The length of the run this config describes: the baseline's or the SGAN's."""
         return self.baseline_length if self.method == "supervised" else self.steps
 
+    def __post_init__(self) -> None:
+        self.validate()
+
     def validate(self) -> Config:
-        """Refuse values no code path understands, before any work starts."""
+        """Refuse values no code path understands, before any work starts, in one line each:
+        from the command line, a config.json, a checkpoint or the API alike."""
+        for f in dataclasses.fields(self):
+            check_type(f.name, getattr(self, f.name), f.type)
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}; got {getattr(self, name)!r}")
@@ -128,6 +134,31 @@ class Config:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.baseline_epochs is not None and self.baseline_epochs <= 0:
             raise ValueError(f"baseline_epochs must be positive, got {self.baseline_epochs}")
+        for name in ("seed", "label_seed"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value < 2**32:
+                raise ValueError(f"{name} must be between 0 and 2**32 - 1, got {value}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be at least 1, got {self.threads} (leave it out to use all cores)")
+        for name in ("lr", "adam_eps"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
+        if self.unlabeled_weight < 0:
+            raise ValueError(f"unlabeled_weight must be at least 0, got {self.unlabeled_weight}")
+        if self.num_classes < 2:
+            raise ValueError(f"num_classes must be at least 2, got {self.num_classes}")
+        defaults = Config.__dataclass_fields__
+        ignored = {"feature-matching": ("fake_mode", "shared_d_optimizer", "frozen_d_batch_stats"),
+                   "keras-sgan": ("unlabeled_weight",)}[self.algorithm]
+        for name in ignored:
+            if getattr(self, name) != defaults[name].default:
+                raise ValueError(f"{name}={getattr(self, name)!r} is an option the {self.algorithm} algorithm does "
+                                 "not have; leave it at its default")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", str(self.device)):
             raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps; got {self.device!r}")
         if self.fake_batch_size > self.gen_batch_size and not (self.algorithm == "keras-sgan"
@@ -141,6 +172,24 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "None": type(None)}
+
+
+def check_type(name: str, value: Any, annotation: str) -> None:
+    """`value` has the field's declared type ("int", "float | None", ...): no bool for an int,
+    no string for a number, no fraction for a count; a float field takes an int too, if finite."""
+    allowed = [_TYPES[t.strip()] for t in str(annotation).split("|")]
+    ok = any(
+        (t is int and type(value) is int) or (t is float and type(value) in (int, float) and math.isfinite(value))
+        or (t not in (int, float) and type(value) is t)
+        for t in allowed
+    )
+    if not ok:
+        want = " or ".join({"int": "an integer", "float": "a finite number", "str": "a string", "bool": "true or false",
+                            "None": "null"}[t.strip()] for t in str(annotation).split("|"))
+        raise ValueError(f"{name} must be {want}, got {value!r}")
 
 
 CHOICES: dict[str, tuple[Any, ...]] = {
@@ -229,7 +278,7 @@ IMPROVED: dict[str, Any] = dict(
     # improved-gan's Adam divides by sqrt(v_hat + 1e-8): an epsilon of about 1e-4 outside the root.
     adam_eps=1e-4,
     # The reference's EMA decay is 0.9999 from a zero start (no bias correction); ours starts
-    # from the initial weights with a warm-up (trainer.ema_with_warmup), which only changes the
+    # from the initial weights with a warm-up (engine.ema_with_warmup), which only changes the
     # first epochs' figures.
     ema_decay=0.9999,
     z_dist="uniform",

@@ -51,15 +51,20 @@ def rng_state(device: torch.device) -> dict[str, Any]:
     return state
 
 
-def set_rng_state(state: dict[str, Any] | torch.Tensor, device: torch.device) -> None:
-    """Restore `rng_state`'s states; a checkpoint from another device restores the CPU's only.
+def set_rng_state(state: dict[str, Any] | torch.Tensor, device: torch.device) -> dict[str, Any]:
+    """Restore `rng_state`'s states for `device`; returns those of other devices, which a run
+    keeps so that they are there again if it goes back (CUDA -> CPU -> CUDA).
 
     sgan 0.1 saved the CPU state alone, as a tensor.
     """
     if isinstance(state, torch.Tensor):
         state = {"cpu": state}
     torch.set_rng_state(state["cpu"])
+    used = {"cpu"}
     if device.type == "cuda" and "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"], device)
+        used.add("cuda")
     elif device.type == "mps" and "mps" in state:
         torch.mps.set_rng_state(state["mps"])
+        used.add("mps")
+    return {k: v for k, v in state.items() if k not in used}

@@ -9,7 +9,9 @@ algorithm's (sgan.algorithms); this module knows none of them by name.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
+import os
 import signal
 import threading
 import time
@@ -25,14 +27,16 @@ from tqdm import tqdm
 
 from sgan.algorithms import algorithm_class
 from sgan.algorithms.base import Batch
-from sgan.checkpoint import CheckpointError, load_checkpoint, load_state, save_checkpoint
+from sgan.checkpoint import CheckpointError, checkpoint_config, load_checkpoint, load_state, save_checkpoint
 from sgan.config import Config, config_from_dict
 from sgan.data import SemiSupervisedSplit, make_split
+from sgan.data.sources import holds_dataset
 from sgan.devices import autocast, resolve_device, rng_state, set_rng_state
 from sgan.evaluation import evaluate
+from sgan.files import RunInUse, run_lock
 from sgan.models import build_discriminator, build_generator
 from sgan.runlog import machine_info, write_history
-from sgan.runtime import retain_freed_memory
+from sgan.runtime import ThreadTuner, retain_freed_memory
 
 # The samplers a checkpoint keeps, in this order (sgan 0.1 kept all three for every run).
 SAMPLERS = ("labeled", "unlabeled", "matching")
@@ -105,6 +109,20 @@ def ema_with_warmup(decay: float) -> Any:
     return update
 
 
+def match_layouts(optimizer: torch.optim.Optimizer) -> None:
+    """Optimizer moments in their parameters' memory layout.
+
+    load_state_dict keeps the saved tensors' strides; a run saved in one layout (NCHW on a GPU)
+    and resumed in another (channels-last on a CPU) would have the fused kernel pair each weight
+    with another weight's moments.
+    """
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            for key, value in optimizer.state.get(p, {}).items():
+                if isinstance(value, torch.Tensor) and value.shape == p.shape and value.stride() != p.stride():
+                    optimizer.state[p][key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
+
+
 def default_run_dir(config: Config) -> Path:
     return Path("runs") / f"{config.preset}-{config.method}-{config.labels}-s{config.seed}"
 
@@ -117,8 +135,13 @@ class Trainer:
         self.config = config
         self.progress = progress
         self.device = resolve_device(config.device)
+        cores = os.cpu_count() or 1
+        if config.threads is not None and config.threads > cores:  # oversubscribed threads slow a step manyfold
+            raise ValueError(f"threads must be between 1 and this machine's {cores} cores, got {config.threads} "
+                             "(leave it out to use all cores)")
         if config.threads:
             torch.set_num_threads(config.threads)
+        self.tuner = None  # threads left to sgan on a CPU: chosen by measured speed (sgan.runtime)
         if self.device.type == "cpu":
             retain_freed_memory()  # process-wide; see sgan.runtime
         torch.manual_seed(config.seed)
@@ -137,7 +160,8 @@ class Trainer:
             t.to(self.device) for t in (split.labeled_images, split.labeled_targets, split.unlabeled_images,
                                         split.test_images, split.test_targets))
 
-        # Networks are initialised on the CPU from the seed, so that every device starts alike.
+        # Networks are built on the CPU from the seed, so that every device starts from the same weights
+        # (a data-dependent initialisation then runs on the device).
         algorithm = algorithm_class(config.run_algorithm)
         self.discriminator: nn.Module = build_discriminator(config.model, self.image_shape, config.num_classes)
         self.generator: nn.Module | None = (build_generator(config.model, self.image_shape, config.z_dim)
@@ -163,11 +187,16 @@ class Trainer:
                                    generator_precision=lambda: self.precision("generator"))
         pools = {"labeled": len(self.labeled_images), "unlabeled": len(self.unlabeled_images),
                  "matching": len(self.unlabeled_images)}
+        if "unlabeled" in algorithm.batches and not pools["unlabeled"]:
+            raise ValueError(f"{len(self.labeled_images)} labeled examples leave no unlabeled images for the "
+                             f"{config.run_algorithm} algorithm (unlabeled={config.unlabeled!r}); label fewer")
         sizes = algorithm.batch_sizes(config)
         self.samplers = {name: BatchSampler(pools[name], *sizes[name], self.data_rng) for name in algorithm.batches}
         self.sample_z = self.noise(100, torch.Generator().manual_seed(config.seed + 2))
 
         self.step_count = 0
+        self.other_rng: dict[str, Any] = {}  # random states of devices this run used before, kept for them
+        self.saved_step: int | None = None  # the step of the checkpoint on disk, if any
         self.history: list[dict[str, float]] = []
         self.wall_seconds = 0.0
         self._interval: dict[str, list[float]] = {}
@@ -230,8 +259,19 @@ class Trainer:
         """The network evaluated: the EMA of the discriminator's weights where configured."""
         return self.ema.module if self.ema is not None else self.discriminator
 
-    def fit(self) -> dict[str, Any]:
+    def fit(self, new: bool = False) -> dict[str, Any]:
+        """Train to the end and write the report; `new`: refuse a folder that already holds a run."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with run_lock(self.run_dir):
+                if new and (self.run_dir / "checkpoint.pt").exists():
+                    raise TrainingError(f"{self.run_dir} already holds a run; continue it with "
+                                        f"`sgan train --resume {self.run_dir}` or choose another --out")
+                return self._fit()
+        except RunInUse as e:
+            raise TrainingError(str(e)) from None
+
+    def _fit(self) -> dict[str, Any]:
         from sgan import report  # matplotlib is imported only when a run writes its pictures
 
         report.write_json(self.run_dir / "config.json", self.config.to_dict())
@@ -239,15 +279,21 @@ class Trainer:
         bar = tqdm(total=self.total_steps, initial=self.step_count, disable=not self.progress,
                    desc=f"{self.config.preset} {self.config.method}", unit="step", dynamic_ncols=True)
         start = time.perf_counter() - self.wall_seconds
+        if (self.device.type == "cpu" and self.config.threads is None and (os.cpu_count() or 1) > 1
+                and self.total_steps - self.step_count >= ThreadTuner.MIN_STEPS):
+            self.tuner = ThreadTuner(os.cpu_count() or 1)
         with self._signals_caught(), bar:
             while self.step_count < self.total_steps:
+                began = time.perf_counter()
                 stats = self.step()
+                if self.tuner is not None:
+                    self.tuner.observe(time.perf_counter() - began)
                 bad = [k for k, v in stats.items() if not math.isfinite(v)]
                 if bad:
-                    raise TrainingError(
-                        f"non-finite {', '.join(bad)} loss at step {self.step_count + 1}; stopped. The last good "
-                        f"checkpoint is {self.run_dir / 'checkpoint.pt'} (step {self._last_saved_step()})"
-                    )
+                    kept = (f"the last good checkpoint is {self.run_dir / 'checkpoint.pt'} (step {self.saved_step})"
+                            if self.saved_step is not None else "no checkpoint had been written yet")
+                    raise TrainingError(f"non-finite {', '.join(bad)} loss at step {self.step_count + 1}; stopped, "
+                                        f"{kept}")
                 self.step_count += 1
                 for k, v in stats.items():
                     self._interval.setdefault(k, []).append(v)
@@ -350,10 +396,13 @@ class Trainer:
             "image_shape": list(self.image_shape),
             "discriminator": self.discriminator.state_dict(),
             **{name: opt.state_dict() for name, opt in self.algorithm.optimizers().items()},
-            "rng": rng_state(self.device),
+            "rng": {**self.other_rng, **rng_state(self.device)},
             "data_rng": self.data_rng.get_state(),
             "samplers": [self.samplers[n].state_dict() if n in self.samplers else empty for n in SAMPLERS],
             "labeled_indices_sha256": self.split.labeled_sha256,
+            # the losses of the steps since the last evaluation, so that a resumed interval's
+            # averages are the uninterrupted run's
+            "interval": self._interval,
         }
         if self.generator is not None:
             state["generator"] = self.generator.state_dict()
@@ -366,29 +415,30 @@ class Trainer:
         if saved_shape != tuple(self.image_shape):
             raise CheckpointError(f"{path}: checkpoint's networks take images of shape {saved_shape}, "
                                   f"the data are {tuple(self.image_shape)}")
-        if state.get("labeled_indices_sha256") != self.split.labeled_sha256:
-            raise CheckpointError(f"{path}: checkpoint was trained on a different labeled subset")
         load_state(self.discriminator, state["discriminator"], "discriminator", path)
         if self.generator is not None:
             load_state(self.generator, state["generator"], "generator", path)
+        if state.get("labeled_indices_sha256") != self.split.labeled_sha256:
+            raise CheckpointError(f"{path}: checkpoint was trained on a different labeled subset")
         if self.ema is not None:
             load_state(self.ema, state["ema"], "EMA", path)
         for name, opt in self.algorithm.optimizers().items():
             opt.load_state_dict(state[name])
-        set_rng_state(state["rng"], self.device)
+            match_layouts(opt)
+        self.other_rng = set_rng_state(state["rng"], self.device)
         self.data_rng.set_state(state["data_rng"])
         for name, saved in zip(SAMPLERS, state["samplers"], strict=True):
             if name in self.samplers:
                 self.samplers[name].load_state_dict(saved)
         self.step_count = int(state["step"])
+        self.saved_step = self.step_count
         self.wall_seconds = float(state["wall_seconds"])
         self.history = list(state["history"])
+        self._interval = {k: list(v) for k, v in state.get("interval", {}).items()}
 
     def save(self) -> None:
         save_checkpoint(self.state_dict(), self.run_dir / "checkpoint.pt")
-
-    def _last_saved_step(self) -> int:
-        return int(self.history[-1]["step"]) if self.history else 0
+        self.saved_step = self.step_count
 
     @contextlib.contextmanager
     def _signals_caught(self) -> Iterator[None]:
@@ -413,11 +463,36 @@ def train(config: Config, progress: bool = True, split: SemiSupervisedSplit | No
 
     A run directory that already holds a checkpoint is never overwritten: `resume` continues it.
     """
-    trainer = Trainer(config, split=split, progress=progress)
-    if (trainer.run_dir / "checkpoint.pt").exists():
-        raise TrainingError(f"{trainer.run_dir} already holds a run; continue it with "
-                            f"`sgan train --resume {trainer.run_dir}` or choose another --out")
-    return trainer.fit()
+    return Trainer(config, split=split, progress=progress).fit(new=True)
+
+
+# What may differ between two configs of one run: where and how it runs (the same arithmetic in
+# another layout or schedule of evaluations), and its length (--steps extends a run). Anything
+# else means that they are not of the same run.
+RUN_PLACE = ("out", "threads", "data_dir", "device", "channels_last", "compile", "sample_interval", "steps",
+             "baseline_steps", "baseline_epochs")
+
+
+def differences_from_folder(config: Config, run_dir: Path) -> dict[str, tuple[Any, Any]]:
+    """The options in which `config` differs from the run in `run_dir` ({name: (folder's, config's)});
+    none where the folder holds no config.json yet."""
+    saved = Path(run_dir) / "config.json"
+    if not saved.is_file():
+        return {}
+    try:
+        written = config_from_dict(json.loads(saved.read_text())).to_dict()
+    except (OSError, ValueError, TypeError) as e:
+        raise TrainingError(f"{saved}: not a usable config ({e}); restore it or start a new run") from None
+    ours = config.to_dict()
+    return {k: (written[k], ours[k]) for k in ours if k not in RUN_PLACE and ours[k] != written[k]}
+
+
+def check_belongs(config: Config, run_dir: Path) -> None:
+    """Refuse a checkpoint that is not its folder's run, or a config.json edited since."""
+    differ = sorted(differences_from_folder(config, run_dir))
+    if differ:
+        raise TrainingError(f"{run_dir}: its config.json and checkpoint.pt differ in {', '.join(differ)} (a checkpoint "
+                            "from another run, or an edited config.json); refusing to resume")
 
 
 def resume(run: str | Path, steps: int | None = None, threads: int | None = None, data_dir: str | None = None,
@@ -430,14 +505,16 @@ def resume(run: str | Path, steps: int | None = None, threads: int | None = None
     """
     path = Path(run)
     state = load_checkpoint(path)
-    try:
-        config = config_from_dict(state["config"])
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"{path}: checkpoint config is not usable ({e})") from None
+    config = checkpoint_config(state, path)
     run_dir = path if path.is_dir() else path.parent
+    check_belongs(config, run_dir)
     config = config.replace(out=str(run_dir))
+    if data_dir is None and config.data_dir is not None and not holds_dataset(config.dataset, config.data_dir):
+        config = config.replace(data_dir=None)  # the folder of the machine that started it: search here
     given = (("threads", threads), ("data_dir", data_dir), ("device", device))
     config = config.replace(**{k: v for k, v in given if v is not None})
+    if threads is None and (config.threads or 0) > (os.cpu_count() or 1):
+        config = config.replace(threads=None)  # started on a larger machine: use this one's cores
     if steps is not None:
         config = config.with_steps(steps)
     trainer = Trainer(config, progress=progress)

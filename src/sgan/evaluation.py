@@ -14,7 +14,7 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 256) -> to
     """Class predictions in inference mode (BatchNorm moving averages, no dropout or noise).
 
     Batches of 256 keep a convolutional network's activations in cache on a CPU
-    (benchmarks/results/ablation.md); the images stay on whatever device they are on.
+    (benchmarks/results/microbench.md); the images stay on whatever device they are on.
     """
     was_training = model.training
     model.eval()

@@ -7,9 +7,10 @@ temporary file is removed and the previous file is left as it was.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -24,11 +25,12 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], Any]) -> Path:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException as e:
+    except OSError as e:
         tmp.unlink(missing_ok=True)
-        if isinstance(e, OSError) or "enforce fail" in str(e) or "write" in str(e).lower():
-            reason = getattr(e, "strerror", None) or str(e).splitlines()[0][:120]
-            raise OSError(f"cannot write {path} ({reason}); the previous file, if any, is unchanged") from None
+        reason = e.strerror or str(e).splitlines()[0]
+        raise OSError(f"cannot write {path} ({reason}); the previous file, if any, is unchanged") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise
     return path
 
@@ -41,6 +43,13 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     return atomic_write(path, lambda f: f.write(data))
 
 
+def save_figure(fig: Any, path: str | Path, **kwargs: Any) -> Path:
+    """A matplotlib figure as PNG, atomically (rendered in memory first)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", **kwargs)
+    return write_bytes(path, buffer.getbuffer())
+
+
 def torch_save(obj: Any, path: str | Path) -> Path:
     """torch.save, atomically: serialised in memory first, so a failed write leaves no partial file."""
     import torch
@@ -48,3 +57,39 @@ def torch_save(obj: Any, path: str | Path) -> Path:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     return write_bytes(path, buffer.getbuffer())
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: str | Path) -> Iterator[None]:
+    """Hold `run_dir` for this process alone while it trains there.
+
+    An advisory lock (flock) on `.lock`: the kernel releases it when the process ends, however it
+    ends, so a killed run never leaves its folder locked. Raises RunInUse if another process
+    holds it.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: no lock
+        yield
+        return
+    path = Path(run_dir) / ".lock"
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            pid = f.read().strip() or "?"
+            raise RunInUse(f"{run_dir} is in use by another sgan process (pid {pid}); wait for it to end, or choose "
+                           "another --out") from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+class RunInUse(RuntimeError):
+    """Another process is training in the same run directory."""

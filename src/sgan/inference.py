@@ -8,8 +8,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from sgan.checkpoint import CheckpointError, load_checkpoint, load_state
-from sgan.config import Config, config_from_dict
+from sgan.checkpoint import CheckpointError, checkpoint_config, load_checkpoint, load_state
+from sgan.config import Config
 from sgan.models import build_discriminator, build_generator
 
 
@@ -18,10 +18,7 @@ def load_networks(path: str | Path) -> tuple[Config, dict[str, Any], nn.Module |
     them; the classifier is the EMA where kept."""
     path = Path(path)
     state = load_checkpoint(path)
-    try:
-        config = config_from_dict(state["config"])
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"{path}: checkpoint config is not usable ({e})") from None
+    config = checkpoint_config(state, path)
     shape = tuple(state.get("image_shape", (1, 28, 28)))  # sgan 0.1 trained 28x28 greyscale only
     classifier = build_discriminator(config.model, shape, config.num_classes)
     if "ema" in state:  # AveragedModel keeps the averaged network under `module.`
@@ -38,10 +35,13 @@ def load_networks(path: str | Path) -> tuple[Config, dict[str, Any], nn.Module |
 
 def evaluate_checkpoint(path: str | Path, data_dir: str | None = None) -> dict[str, Any]:
     from sgan.data import MNIST, scale_pixels
+    from sgan.data.sources import holds_dataset
     from sgan.evaluation import evaluate
 
     config, state, _, classifier = load_networks(path)
-    test = MNIST(data_dir or config.data_dir, train=False, name=config.dataset)
+    if data_dir is None and config.data_dir is not None and holds_dataset(config.dataset, config.data_dir):
+        data_dir = config.data_dir  # where it trained, if this machine has that folder; else the search path
+    test = MNIST(data_dir, train=False, name=config.dataset)
     images, targets = scale_pixels(test.images, config.pixel_range), torch.from_numpy(test.targets)
     result = evaluate(classifier, images, targets, config.num_classes)
     return {**result, "size": len(targets), "step": int(state["step"]),

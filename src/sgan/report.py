@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from sgan.files import write_text  # noqa: E402
+from sgan.files import save_figure, write_bytes, write_text  # noqa: E402
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -43,10 +44,12 @@ def save_grid(images: torch.Tensor, path: str | Path, pixel_range: str, nrow: in
         grid[2 + r * (h + 2) : 2 + r * (h + 2) + h, 2 + c * (w + 2) : 2 + c * (w + 2) + w] = x[i]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
     if grid.ndim == 3:
-        plt.imsave(path, grid)
+        plt.imsave(buffer, grid, format="png")
     else:
-        plt.imsave(path, grid, cmap="gray_r", vmin=0.0, vmax=1.0)
+        plt.imsave(buffer, grid, cmap="gray_r", vmin=0.0, vmax=1.0, format="png")
+    write_bytes(path, buffer.getbuffer())
     return path
 
 
@@ -65,7 +68,7 @@ def plot_curves(history: list[dict[str, float]], path: Path, title: str = "") ->
     ax_acc.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)
     plt.close(fig)
 
 
@@ -80,7 +83,7 @@ def plot_confusion(confusion: list[list[int]], path: Path, title: str = "") -> N
     ax.set(xlabel="predicted", ylabel="true", title=title or "test confusion matrix",
            xticks=range(c.shape[1]), yticks=range(c.shape[0]))
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)
     plt.close(fig)
 
 

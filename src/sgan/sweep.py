@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from sgan.config import PRESETS, get_config, run_config
-from sgan.files import write_text
+from sgan.files import save_figure, write_text
 
 RESULT_FIELDS = ["preset", "method", "labels", "precision", "runs", "accuracy_mean", "accuracy_std", "errors_mean",
                  "errors_std", "wall_seconds_mean", "steps"]
@@ -64,20 +64,27 @@ def plan(presets: Iterable[str], labels: Iterable[int], seeds: Iterable[int], ba
 
 def run_one(spec: RunSpec, root: str | Path, options: dict[str, Any]) -> dict[str, Any]:
     """Train, resume or skip one run of the sweep; returns its report."""
-    from sgan.engine import resume, train
+    from sgan.engine import differences_from_folder, resume, train
 
     run_dir = Path(root) / spec.name
     config = run_config(spec.preset, spec.method, labels=spec.labels, seed=spec.seed, out=str(run_dir),
                         **{**options, "precision": spec.precision})
+    # A run's identity is every option that changes its result: a folder trained otherwise is
+    # another run, never counted as this one.
+    differ = differences_from_folder(config, run_dir)
+    if differ:
+        said = ", ".join(f"{k}={old!r} (this sweep: {new!r})" for k, (old, new) in sorted(differ.items()))
+        raise ValueError(f"{run_dir} holds a run trained with {said}; sweep into another --out")
     report = run_dir / "report.json"
     if report.is_file():
-        finished = json.loads(report.read_text())
+        finished = read_report(report)
         if finished["steps"] >= config.run_steps:
             return {**finished, "skipped": True}
     # A run stopped short of the planned length (interrupted, or trained with fewer --steps in
     # an earlier sweep) is continued to it from its checkpoint.
     if (run_dir / "checkpoint.pt").is_file():
-        return resume(run_dir, steps=config.run_steps, progress=False)
+        here = {k: options.get(k) for k in ("threads", "data_dir", "device")}  # this machine's, as for a new run
+        return resume(run_dir, steps=config.run_steps, progress=False, **here)
     return train(config, progress=False)
 
 
@@ -158,10 +165,27 @@ def run_sweep(specs: list[RunSpec], root: str | Path, options: dict[str, Any] | 
     return reports, failures
 
 
+def read_report(path: Path) -> dict[str, Any]:
+    """A run's report.json, or a one-line error naming it."""
+    try:
+        report = json.loads(Path(path).read_text())
+        int(report["steps"]), float(report["test_accuracy"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: corrupt report ({type(e).__name__}: {e}); delete it to train the run again"
+                         ) from None
+    return report
+
+
 def collect_reports(root: str | Path) -> list[dict[str, Any]]:
-    """Every complete run's report under `root` (one folder down). Reports written before the
-    precision was recorded are of float32 runs."""
-    return [{"precision": "fp32", **json.loads(p.read_text())} for p in sorted(Path(root).glob("*/report.json"))]
+    """Every complete run's report under `root` (one folder down); a corrupt one is left out (its run
+    says why). Reports written before the precision was recorded are of float32 runs."""
+    reports = []
+    for path in sorted(Path(root).glob("*/report.json")):
+        try:
+            reports.append({"precision": "fp32", **read_report(path)})
+        except ValueError:
+            continue
+    return reports
 
 
 def aggregate(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -243,5 +267,5 @@ def plot_accuracy_vs_labels(rows: list[dict[str, Any]], path: Path) -> None:
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path, dpi=100)
     plt.close(fig)

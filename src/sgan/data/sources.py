@@ -201,14 +201,17 @@ def verify(directory: Path, name: str, keys: tuple[str, ...]) -> None:
         _check_file(path, filename, spec)
 
 
-def _candidates(name: str, data_dir: str | Path | None) -> list[Path]:
+def _candidates(name: str) -> list[Path]:
     places = []
-    if data_dir is not None:
-        places.append(Path(data_dir))
     if os.environ.get("SGAN_DATA_DIR"):
         places.append(Path(os.environ["SGAN_DATA_DIR"]))
     places += [default_cache_dir() / name, SYSTEM_DATA_DIR / name]
     return places
+
+
+def holds_dataset(name: str, data_dir: str | Path) -> bool:
+    """Whether `data_dir` (or its `<name>/` folder) holds the dataset's files."""
+    return any(dataset_files(d, name) is not None for d in (Path(data_dir), Path(data_dir) / name))
 
 
 def find_dataset(
@@ -220,8 +223,14 @@ def find_dataset(
     ``SGAN_DATA_DIR=../shared/datasets`` and ``.../datasets/mnist`` work.
     """
     spec = description(name)
+    if data_dir is not None:  # an explicit folder is where the user says the data are: no fallback
+        for directory in (Path(data_dir), Path(data_dir) / name):
+            if dataset_files(directory, name) is not None:
+                return directory.resolve()
+        raise DataError(f"{name} not found in --data-dir {data_dir} (nor in {Path(data_dir) / name}): it needs the "
+                        f"four files {', '.join(f + '[.gz]' for f in spec['files'].values())}")
     searched = []
-    for place in _candidates(name, data_dir):
+    for place in _candidates(name):
         for directory in (place, place / name):
             searched.append(str(directory))
             if dataset_files(directory, name) is not None:

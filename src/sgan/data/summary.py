@@ -9,6 +9,7 @@ import numpy as np
 
 from sgan.data.idx import MNIST, load
 from sgan.data.sources import DATASETS, find_dataset
+from sgan.files import save_figure
 
 
 def data_summary(
@@ -69,7 +70,7 @@ def _write_grid(ds: MNIST, out_png: Path, per_class: int) -> Path:
     ax.set_title(f"{ds.name}: first {per_class} training images per class", fontsize=9)
     fig.tight_layout()
     out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=100)
+    save_figure(fig, out_png, dpi=100)
     return out_png
 
 

@@ -13,7 +13,7 @@ every such place is marked "reference:" below. The main ones:
 * The feature-matching target is `layers[-3]`: the output of the last 250-unit layer *after*
   its ReLU and *before* the Gaussian noise that follows it. The reference computes it with
   noise active below it (Lasagne's default `deterministic=False`).
-* The reference's feature-matching loss (not computed here; the trainer owns it) is
+* The reference's feature-matching loss (not computed here; sgan.algorithms.feature_matching owns it) is
   `mean(square(mean_fake - mean_real))` over the 250 features, a mean of squares, in the MNIST
   script; `mean(abs(...))` is the CIFAR script's.
 * The generator's two hidden layers are BatchNorm without a scale (`g=None`) and with a
@@ -272,7 +272,7 @@ class ImprovedGenerator(nn.Module):
     """MLP 100-500-500-784: two (Linear, BatchNorm shift, softplus) blocks, then a
     weight-normalized Linear and a sigmoid.
 
-    z is uniform on [0, 1) of dimension 100 in the reference (the trainer supplies it). There is
+    z is uniform on [0, 1) of dimension 100 in the reference (the training loop supplies it). There is
     no `initialize`: in the reference none of the generator's layers has init updates
     (`l2normalize` and Lasagne's `DenseLayer` ignore `init=True`).
     """

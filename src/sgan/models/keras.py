@@ -41,7 +41,7 @@ class KerasBatchNorm2d(nn.BatchNorm2d):
             return super().forward(x)  # inference, or batch statistics without updates (frozen)
         if not torch.compiler.is_compiling():
             # Eager: set the rate as BatchNorm2d's float momentum; its kernel updates the averages
-            # in the same pass, cheaper than the tensor update below.
+            # in the same pass, cheaper than the tensor update below (benchmarks/results/microbench.md).
             t = int(self.num_batches_tracked) + 1
             self.momentum = (1.0 - self.keras_momentum) / (1.0 - self.keras_momentum**t)
             return super().forward(x)
@@ -64,7 +64,7 @@ class Dropout(nn.Module):
     rest by 1 / (1 - p), and pass everything through at evaluation.
 
     The mask comes from `torch.rand(...) >= p` instead of `F.dropout`'s `bernoulli_`, which is
-    several times slower on CPU (benchmarks/results/ablation.md). The uniform draw is float32
+    several times slower on CPU (benchmarks/results/microbench.md). The uniform draw is float32
     whatever the input's dtype: a bf16 draw has 8-bit resolution and would keep units with
     probability 0.598 instead of 0.6 at p = 0.4.
     """

@@ -10,7 +10,7 @@ def add_bias_(y: Tensor, bias: Tensor) -> Tensor:
     """Add a per-channel bias to an [N, C, H, W] output in place, in the output's dtype.
 
     Under autocast the output is bf16 and the bias float32; cast first, since a float32 operand
-    sends the in-place add down a much slower mixed-dtype path on CPU.
+    sends the in-place add down a much slower mixed-dtype path on CPU (benchmarks/results/microbench.md).
     """
     return y.add_(bias.to(y.dtype).view(1, -1, 1, 1))
 
@@ -20,7 +20,7 @@ class ConvTranspose2d(nn.ConvTranspose2d):
 
     The same parameters, state_dict and function; only the backward pass is cheaper. PyTorch's
     CPU transposed-convolution backward computes the bias gradient, a sum over batch and pixels,
-    by a slow route; autograd's sum of an add is far cheaper (benchmarks/results/ablation.md).
+    by a slow route; autograd's sum of an add is far cheaper (benchmarks/results/microbench.md).
     Adding in place writes no second output tensor (the convolution's backward does not need
     its output).
     """
@@ -39,7 +39,7 @@ class Conv2d(nn.Conv2d):
     oneDNN's CPU kernels block output channels by 16, so a convolution with one output channel
     wastes most of each kernel (`stacked`'s 7x7 output layer). Written as a matrix product over
     the channels (every input pixel's 49 tap values) and a fold that sums each output pixel's
-    taps, it is the same function, faster on CPU (benchmarks/results/ablation.md). The fold sums
+    taps, it is the same function, faster on CPU (benchmarks/results/microbench.md). The fold sums
     in float32 whatever the product's precision. Other shapes and devices use nn.Conv2d's kernel.
     """
 
