@@ -142,7 +142,7 @@ def test_precision_and_memory_format_options_reach_the_config():
     assert config("--precision", "bf16-generator").precision == "bf16-generator"
     assert config("--compile").compile is True
     stacked = config_from_args(build_parser().parse_args(["train", "--preset", "stacked"]))
-    assert (stacked.precision, stacked.channels_last) == ("fp32", None)
+    assert (stacked.precision, stacked.channels_last) == ("bf16-generator", None)
     assert config("--channels-last").channels_last is True
 
 
