@@ -140,6 +140,7 @@ class Change:
     # Settings not given in before/after are the preset's defaults (gia: bf16-generator, channels-last).
 
 
+FP32 = {"precision": "fp32"}  # stacked's rows measure its float32 step, as when they were first published
 CHANGES = [
     Change("weight norm scales outputs, not weights", "improved", patch_before=weight_norm_rebuilds_weights),
     Change("one discriminator pass for the joint update", "improved", patch_before=three_discriminator_passes),
@@ -148,11 +149,13 @@ CHANGES = [
     Change("the book's unused generator pass dropped", "gia", patch_before=unused_generator_pass),
     Change("dropout mask from rand, not bernoulli_", "gia", patch_before=bernoulli_dropout),
     Change("transposed-convolution bias added after", "gia", patch_before=bias_inside_transposed_convolution),
-    Change("transposed-convolution bias added after", "stacked", patch_before=bias_inside_transposed_convolution),
-    Change("one-output-channel convolution as a product and a fold", "stacked",
+    Change("transposed-convolution bias added after", "stacked", FP32, FP32,
+           patch_before=bias_inside_transposed_convolution),
+    Change("one-output-channel convolution as a product and a fold", "stacked", FP32, FP32,
            patch_before=one_channel_convolution_by_onednn),
-    Change("malloc keeps freed large blocks", "stacked", env_before={"SGAN_RETAIN_FREED_MEMORY": "0"}),
-    Change("channels-last convolutions (fp32)", "stacked", {"channels_last": False}, {"channels_last": True}),
+    Change("malloc keeps freed large blocks", "stacked", FP32, FP32, env_before={"SGAN_RETAIN_FREED_MEMORY": "0"}),
+    Change("channels-last convolutions (fp32)", "stacked", {"channels_last": False, **FP32},
+           {"channels_last": True, **FP32}),
     Change("channels-last convolutions (fp32)", "gia", {"channels_last": False, "precision": "fp32"},
            {"channels_last": True, "precision": "fp32"}),
     Change("channels-last convolutions (bf16)", "gia", {"channels_last": False, "precision": "bf16"},
@@ -163,7 +166,7 @@ CHANGES = [
     Change("bf16 for the generator only", "stacked", {"precision": "fp32"}, {"precision": "bf16-generator"}),
     Change("gia: fp32 -> bf16 with channels-last", "gia", {"precision": "fp32", "channels_last": False},
            {"precision": "bf16", "channels_last": True}),
-    Change("2 threads instead of 1", "stacked", {"threads": 1}, {"threads": 2}),
+    Change("2 threads instead of 1", "stacked", {"threads": 1, **FP32}, {"threads": 2, **FP32}),
     Change("2 threads instead of 1", "improved", {"threads": 1}, {"threads": 2}),
     Change("evaluation under inference_mode", "gia", what="eval"),
 ]

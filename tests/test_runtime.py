@@ -12,7 +12,7 @@ import resource
 from sgan.config import get_config
 from sgan.data import synthetic_split
 from sgan.engine import Trainer
-config = get_config("stacked", out="unused", labels=100, threads=1)  # 40 MiB activations a step
+config = get_config("stacked", out="unused", labels=100, threads=1, precision="fp32")  # 40 MiB activations
 trainer = Trainer(config, split=synthetic_split(100, 200, 10, config.pixel_range), progress=False)
 for _ in range(2):
     trainer.step()
