@@ -133,6 +133,8 @@ def print_result(result: dict[str, Any]) -> None:
     print(f"{result['preset']} {result['method']}: test accuracy {100 * result['test_accuracy']:.2f}% "
           f"({result['test_errors']} errors), {result['steps']} steps in {result['wall_seconds']:.1f} s; "
           f"report: {Path(result['run_dir']) / 'report.md'}")
+    for warning in result.get("warnings", []):
+        print(f"sgan: warning: {warning}", file=sys.stderr)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -35,6 +35,7 @@ from sgan.devices import autocast, resolve_device, rng_state, set_rng_state
 from sgan.evaluation import evaluate
 from sgan.files import RunInUse, run_lock
 from sgan.models import build_discriminator, build_generator
+from sgan.monitor import Monitor
 from sgan.runlog import machine_info, write_history
 from sgan.runtime import ThreadTuner, retain_freed_memory
 
@@ -198,6 +199,7 @@ class Trainer:
         self.other_rng: dict[str, Any] = {}  # random states of devices this run used before, kept for them
         self.saved_step: int | None = None  # the step of the checkpoint on disk, if any
         self.history: list[dict[str, float]] = []
+        self.monitor = Monitor()
         self.wall_seconds = 0.0
         self._interval: dict[str, list[float]] = {}
         self._stop_signal: int | None = None
@@ -324,12 +326,15 @@ class Trainer:
         row["test_accuracy"] = test["accuracy"]
         self.history.append(row)
         self._interval = {}
+        fake = self.generated(self.sample_z) if self.generator is not None else None
+        for warning in self.monitor.check(row, fake, self.unlabeled_images[:100]):
+            bar.write(f"warning: {warning}")
         # also with --no-progress: one line an interval is the run's log
         bar.write(f"step {self.step_count}: test accuracy {100 * test['accuracy']:.2f}%  "
                   + "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k.endswith("loss")))
         write_history(self.run_dir / "history.csv", self.history)
-        if self.generator is not None:
-            report.save_grid(self.generated(self.sample_z), self.run_dir / "samples.png", self.config.pixel_range)
+        if fake is not None:
+            report.save_grid(fake, self.run_dir / "samples.png", self.config.pixel_range)
         self.save()
 
     @torch.inference_mode()
@@ -380,6 +385,7 @@ class Trainer:
             "machine": machine_info(self.device),
             "data_source": str(s.source),
             "run_dir": str(self.run_dir),
+            "warnings": list(self.monitor.warnings),
         }
         report.write_run_report(self.run_dir, result, self.history)
         return result
@@ -403,6 +409,7 @@ class Trainer:
             # the losses of the steps since the last evaluation, so that a resumed interval's
             # averages are the uninterrupted run's
             "interval": self._interval,
+            "warnings": list(self.monitor.warnings),
         }
         if self.generator is not None:
             state["generator"] = self.generator.state_dict()
@@ -435,6 +442,7 @@ class Trainer:
         self.wall_seconds = float(state["wall_seconds"])
         self.history = list(state["history"])
         self._interval = {k: list(v) for k, v in state.get("interval", {}).items()}
+        self.monitor = Monitor(state.get("warnings"))
 
     def save(self) -> None:
         save_checkpoint(self.state_dict(), self.run_dir / "checkpoint.pt")

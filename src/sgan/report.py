@@ -112,6 +112,8 @@ def write_run_report(run_dir: Path, result: dict[str, Any], history: list[dict[s
         f"| accuracy (%) | {per_class} |",
         "",
     ]
+    if result.get("warnings"):
+        lines += ["## Warnings", "", *(f"- {w}" for w in result["warnings"]), ""]
     if (run_dir / "samples.png").exists():
         lines += ["## Generated samples", "", "![samples](samples.png)", ""]
     if history:
