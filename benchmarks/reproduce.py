@@ -7,7 +7,7 @@
 Runs go to runs/reproduce/ (not committed); rerunning skips complete runs and resumes
 interrupted ones. Each complete run's report.json is also kept, committed, in
 benchmarks/results/reports/; they are put back into runs/reproduce/ before a sweep, so a fresh
-checkout skips what earlier sessions finished and the table grows over several sessions. The
+checkout skips the runs already finished and the table grows as runs complete. The
 aggregate is copied to benchmarks/results/reproduction.md and .csv, one row per run in
 reproduction_runs.csv.
 """

@@ -230,3 +230,8 @@ def test_a_network_mismatch_on_resume_is_reported_as_one(tmp_path, same_split):
     torch.save(state, tmp_path / "run" / "checkpoint.pt")
     with pytest.raises(CheckpointError, match="discriminator weights do not match the network"):
         resume(tmp_path / "run", steps=6, progress=False)
+
+
+def test_folders_may_be_given_as_paths_from_python(tmp_path):
+    config = get_config("gia", out=tmp_path / "run", data_dir=tmp_path)
+    assert (config.out, config.data_dir) == (str(tmp_path / "run"), str(tmp_path))

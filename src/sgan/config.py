@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -118,6 +119,9 @@ class Config:
         return self.baseline_length if self.method == "supervised" else self.steps
 
     def __post_init__(self) -> None:
+        for name in ("data_dir", "out"):  # folders may come as paths from Python; config.json keeps strings
+            if isinstance(getattr(self, name), os.PathLike):
+                setattr(self, name, os.fspath(getattr(self, name)))
         self.validate()
 
     def validate(self) -> Config:
