@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_cli import assert_one_line_error
 
 from sgan import files
 from sgan.checkpoint import CheckpointError, load_checkpoint
@@ -29,15 +30,6 @@ def small(preset: str, out: Path, **kw):
     values = dict(labels=20, steps=4, sample_interval=2, out=str(out), labeled_batch_size=8, unlabeled_batch_size=8,
                   fake_batch_size=8, gen_batch_size=8, baseline_batch_size=8, precision="fp32")
     return get_config(preset, **{**values, **kw})
-
-
-def one_line_error(proc: subprocess.CompletedProcess, *fragments: str) -> str:
-    assert proc.returncode != 0
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("sgan: error:"), proc.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture
@@ -139,13 +131,13 @@ def test_a_config_that_is_not_an_object_is_refused():
 def test_impossible_command_line_values_are_one_line_errors(flags, message, tmp_path):
     proc = subprocess.run([*CLI, "train", *flags, "--steps", "1", "--out", str(tmp_path / "r")], capture_output=True,
                           text=True, timeout=300, env={**os.environ, "SGAN_DATA_DIR": str(tmp_path / "nothing")})
-    one_line_error(proc, message)
+    assert_one_line_error(proc, message)
 
 
 def test_a_config_file_with_bad_values_is_one_line_error(tmp_path):
     path = tmp_path / "config.json"
     path.write_text(json.dumps({**get_config("gia").to_dict(), "steps": "abc"}))
-    one_line_error(subprocess.run([*CLI, "train", "--config", str(path)], capture_output=True, text=True,
+    assert_one_line_error(subprocess.run([*CLI, "train", "--config", str(path)], capture_output=True, text=True,
                                   timeout=300), "steps must be an integer, got 'abc'")
 
 
