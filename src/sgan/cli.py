@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,12 +85,12 @@ def cmd_train(args: argparse.Namespace, method: str = "sgan") -> int:
                         device=args.device, progress=not args.no_progress)
     else:
         if getattr(args, "config", None):
-            config = load_config_file(args.config)
+            from sgan.config import on_this_machine
+
             # where and how this machine runs it; the rest is the saved run's
-            given = {k: getattr(args, k) for k in ("out", "threads", "data_dir", "device")}
-            if config.threads is not None and config.threads > (os.cpu_count() or 1) and args.threads is None:
-                given["threads"] = os.cpu_count()  # written on a larger machine
-            config = config.replace(**{k: v for k, v in given.items() if v is not None})
+            config = on_this_machine(load_config_file(args.config), args.threads, args.data_dir, args.device)
+            if args.out:
+                config = config.replace(out=args.out)
         else:
             config = config_from_args(args, method)
         if getattr(args, "summary", False):

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sgan.algorithms import ALGORITHMS
-from sgan.data.sources import DATASETS
+from sgan.data.sources import DATASETS, holds_dataset
 from sgan.models import NETWORKS
 
 
@@ -338,6 +338,20 @@ def run_config(preset: str = "gia", method: str = "sgan", steps: int | None = No
 
 # sgan 0.1 named the algorithm by two flags; these pairs are the algorithms it had.
 _V01_ALGORITHMS = {("separate", "bce"): "keras-sgan", ("joint", "feature_matching"): "feature-matching"}
+
+
+def on_this_machine(config: Config, threads: int | None = None, data_dir: str | None = None,
+                    device: str | None = None) -> Config:
+    """A saved run's config for the machine that runs it now: the options given here win; a
+    thread count above this machine's cores, or a data folder this machine lacks, falls back to
+    the defaults (all cores; the search path)."""
+    given = {k: v for k, v in (("threads", threads), ("data_dir", data_dir), ("device", device)) if v is not None}
+    config = config.replace(**given)
+    if threads is None and (config.threads or 0) > (os.cpu_count() or 1):
+        config = config.replace(threads=None)
+    if data_dir is None and config.data_dir is not None and not holds_dataset(config.dataset, config.data_dir):
+        config = config.replace(data_dir=None)
+    return config
 
 
 def config_from_dict(values: dict[str, Any]) -> Config:

@@ -28,9 +28,8 @@ from tqdm import tqdm
 from sgan.algorithms import algorithm_class
 from sgan.algorithms.base import Batch
 from sgan.checkpoint import CheckpointError, checkpoint_config, load_checkpoint, load_state, save_checkpoint
-from sgan.config import Config, config_from_dict
+from sgan.config import Config, config_from_dict, on_this_machine
 from sgan.data import SemiSupervisedSplit, make_split
-from sgan.data.sources import holds_dataset
 from sgan.devices import autocast, resolve_device, rng_state, set_rng_state
 from sgan.evaluation import evaluate
 from sgan.files import RunInUse, run_lock
@@ -516,13 +515,7 @@ def resume(run: str | Path, steps: int | None = None, threads: int | None = None
     config = checkpoint_config(state, path)
     run_dir = path if path.is_dir() else path.parent
     check_belongs(config, run_dir)
-    config = config.replace(out=str(run_dir))
-    if data_dir is None and config.data_dir is not None and not holds_dataset(config.dataset, config.data_dir):
-        config = config.replace(data_dir=None)  # the folder of the machine that started it: search here
-    given = (("threads", threads), ("data_dir", data_dir), ("device", device))
-    config = config.replace(**{k: v for k, v in given if v is not None})
-    if threads is None and (config.threads or 0) > (os.cpu_count() or 1):
-        config = config.replace(threads=None)  # started on a larger machine: use this one's cores
+    config = on_this_machine(config.replace(out=str(run_dir)), threads, data_dir, device)
     if steps is not None:
         config = config.with_steps(steps)
     trainer = Trainer(config, progress=progress)

@@ -34,14 +34,13 @@ def load_networks(path: str | Path) -> tuple[Config, dict[str, Any], nn.Module |
 
 
 def evaluate_checkpoint(path: str | Path, data_dir: str | None = None) -> dict[str, Any]:
+    from sgan.config import on_this_machine
     from sgan.data import MNIST, scale_pixels
-    from sgan.data.sources import holds_dataset
     from sgan.evaluation import evaluate
 
     config, state, _, classifier = load_networks(path)
-    if data_dir is None and config.data_dir is not None and holds_dataset(config.dataset, config.data_dir):
-        data_dir = config.data_dir  # where it trained, if this machine has that folder; else the search path
-    test = MNIST(data_dir, train=False, name=config.dataset)
+    config = on_this_machine(config, data_dir=data_dir)  # where it trained, if this machine has that folder
+    test = MNIST(config.data_dir, train=False, name=config.dataset)
     images, targets = scale_pixels(test.images, config.pixel_range), torch.from_numpy(test.targets)
     result = evaluate(classifier, images, targets, config.num_classes)
     return {**result, "size": len(targets), "step": int(state["step"]),

@@ -61,7 +61,6 @@ class ThreadTuner:
     def __init__(self, cores: int, period: int = 400, probe: int = 6, slack: float = 1.3, warmup: int = 20) -> None:
         self.candidates = sorted({cores, max(1, cores // 2), 1}, reverse=True)
         self.period, self.probe, self.slack = period, probe, slack
-        self.threads = cores
         self._set(cores)
         self._plan: list[int] = []  # thread counts of the probe steps still to run
         self._probed: dict[int, list[float]] = {}
