@@ -297,3 +297,13 @@ def test_data_summary_on_tiny_files(tiny_mnist_dir, tmp_path):
     assert summary["train_class_counts"] == [20] * 10 and summary["test_class_counts"] == [5] * 10
     assert Path(summary["grid"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data.format_summary(summary).splitlines()) > 10
+
+
+def test_reference_selection_is_improved_gans_draw():
+    targets = np.random.default_rng(5).integers(0, 10, size=3000)
+    chosen = select_labeled(targets, 30, 10, "reference", seed=7)
+    # openai/improved-gan: inds = RandomState(seed_data).permutation(n), then the first `count` of each class
+    inds = np.random.RandomState(7).permutation(len(targets))
+    expected = np.concatenate([inds[targets[inds] == j][:3] for j in range(10)])
+    np.testing.assert_array_equal(chosen, expected)
+    assert not np.array_equal(chosen, select_labeled(targets, 30, 10, "reference", seed=8))

@@ -7,6 +7,8 @@ and off in evaluation, as in openai/improved-gan train_mnist_feature_matching.py
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import Tensor, nn
@@ -165,3 +167,62 @@ def test_generator_batch_norm_uses_batch_statistics() -> None:
     torch.testing.assert_close(y.std(0, unbiased=False), torch.ones(5), atol=1e-4, rtol=0)
     linears = [m for m in g.hidden if isinstance(m, nn.Linear)]
     assert len(linears) == 2 and all(m.bias is None for m in linears)
+
+
+# ------------------------------------------------------------ the feature-matching algorithm's options
+def _fm_trainer(tmp_path, **options):
+    from sgan.config import get_config
+    from sgan.data import synthetic_split
+    from sgan.engine import Trainer
+
+    config = get_config("improved", out=str(tmp_path), steps=2, sample_interval=1, labeled_batch_size=8,
+                        unlabeled_batch_size=8, fake_batch_size=8, gen_batch_size=8, **options)
+    return Trainer(config, split=synthetic_split(20, 32, 10, "unit"), progress=False)
+
+
+def test_consistency_and_entropy_terms_enter_the_discriminators_loss(tmp_path, monkeypatch) -> None:
+    from sgan import losses
+
+    plain = _fm_trainer(tmp_path / "a")
+    assert "consistency" not in plain.step() and "entropy" not in plain.step()
+
+    seen = {}
+    real = losses.consistency_loss
+
+    def spy(a: Tensor, b: Tensor) -> Tensor:
+        seen["rows"] = (len(a), len(b))
+        seen["value"] = real(a, b)
+        return seen["value"]
+
+    monkeypatch.setattr(losses, "consistency_loss", spy)
+    t = _fm_trainer(tmp_path / "b", consistency_weight=0.05, entropy_weight=0.1)
+    stats = t.step()
+    # the unlabeled batch went through twice, with independent Gaussian noise: the two differ
+    assert seen["rows"] == (8, 8) and seen["value"].item() > 0
+    assert stats["consistency"] == pytest.approx(seen["value"].item())
+    assert 0 < stats["entropy"] <= math.log(10) + 1e-6
+
+
+def test_fresh_generator_noise_draws_a_second_batch(tmp_path) -> None:
+    counts = []
+    for fresh in (False, True):
+        t = _fm_trainer(tmp_path / str(fresh), fresh_generator_noise=fresh)
+        drawn: list[int] = []
+
+        def counting(n: int, *rest, noise=t.algorithm.noise, drawn=drawn) -> Tensor:  # noqa: ANN002
+            drawn.append(n)
+            return noise(n, *rest)
+
+        t.algorithm.noise = counting
+        t.step()
+        counts.append(drawn)
+    assert counts == [[8], [8, 8]]
+
+
+def test_keras_sgan_refuses_the_feature_matching_terms() -> None:
+    from sgan.config import get_config
+
+    with pytest.raises(ValueError, match="consistency_weight=0.1 is an option the keras-sgan algorithm does not"):
+        get_config("gia", consistency_weight=0.1)
+    with pytest.raises(ValueError, match="entropy_weight must be at least 0"):
+        get_config("improved", entropy_weight=-1.0)

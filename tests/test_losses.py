@@ -64,3 +64,17 @@ def test_feature_matching_loss_by_hand():
     loss.backward()
     # d/dfake_ij of mean_j (r_j - mean_i f_ij)^2 = -(r_j - m_j) / (n_features * batch)
     torch.testing.assert_close(fake.grad, torch.tensor([[-0.5, -1.0], [-0.5, -1.0]]))
+
+
+def test_consistency_loss_by_hand():
+    a = torch.tensor([[0.0, 0.0]])  # softmax (1/2, 1/2)
+    b = torch.tensor([[math.log(3.0), 0.0]])  # softmax (3/4, 1/4)
+    assert losses.consistency_loss(a, b).item() == pytest.approx((0.25**2 + 0.25**2) / 2)
+    assert losses.consistency_loss(b, b).item() == 0.0
+
+
+def test_entropy_loss_by_hand():
+    logits = torch.tensor([[0.0, 0.0], [math.log(3.0), 0.0]])
+    expected = (math.log(2) - (0.75 * math.log(0.75) + 0.25 * math.log(0.25))) / 2
+    assert losses.entropy_loss(logits).item() == pytest.approx(expected, rel=1e-6)
+    assert losses.entropy_loss(torch.tensor([[60.0, 0.0]])).item() == pytest.approx(0.0, abs=1e-6)

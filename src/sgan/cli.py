@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +49,9 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the networks")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
+                   help="any configuration option (sgan.config.Config), e.g. --set consistency_weight=0.05; "
+                        "repeatable")
 
 
 def config_from_args(args: argparse.Namespace, method: str = "sgan") -> Config:
@@ -62,8 +67,22 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
         steps=args.steps, batch_size=args.batch_size, dataset=args.dataset, data_dir=args.data_dir,
         sample_interval=args.sample_interval, precision=args.precision, channels_last=args.channels_last,
         device=args.device,
-        compile=args.compile, threads=args.threads, **single,
+        compile=args.compile, threads=args.threads, **single, **parse_settings(getattr(args, "set", [])),
     )
+
+
+def parse_settings(settings: list[str]) -> dict[str, Any]:
+    """--set OPTION=VALUE pairs; a VALUE that reads as JSON (0.05, true, null) is that value, else a string."""
+    values: dict[str, Any] = {}
+    for item in settings:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--set {item!r}: expected OPTION=VALUE, e.g. --set consistency_weight=0.05")
+        try:
+            values[name.strip().replace("-", "_")] = json.loads(text)
+        except json.JSONDecodeError:
+            values[name.strip().replace("-", "_")] = text
+    return values
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -280,5 +299,18 @@ def _main(argv: list[str] | None) -> int:
         return 1
 
 
+def run() -> None:
+    """The console entry point: `main`, then an exit that a late Ctrl-C cannot turn into a traceback."""
+    code = main()
+    # Nothing is left to stop once main has returned; a Ctrl-C in torch's exit handlers would print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if code == 130:
+        # After an interrupt inside an import CPython re-raises SIGINT at exit (status -2); leave with ours.
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

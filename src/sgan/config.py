@@ -32,7 +32,9 @@ class Config:
     dataset: str = "mnist"  # a name in sgan.data.DATASETS: "mnist", "fashion-mnist"
     data_dir: str | None = None  # None: SGAN_DATA_DIR, the user cache, /usr/share/datasets
     labels: int = 100  # labeled examples the trainer may see, in total
-    label_selection: str = "first"  # "first" N training images, or "balanced" N/K per class
+    # "first" N training images; "balanced" N/K per class; "reference" N/K per class as
+    # improved-gan draws them (the first of each class in RandomState(label seed).permutation).
+    label_selection: str = "first"
     unlabeled: str = "all"  # "all" training images, or "rest" (those not in the labeled set)
     pixel_range: str = "tanh"  # "tanh": [-1, 1] as both tutorials; "unit": [0, 1]
 
@@ -62,6 +64,14 @@ class Config:
     # the generator update; Keras 3 runs it in inference mode, which costs the book's result.
     frozen_d_batch_stats: bool = True
     unlabeled_weight: float = 1.0  # feature-matching: weight of the unsupervised loss
+    # feature-matching: draw new noise for the generator's update, as improved-gan does; off,
+    # the batch generated for the discriminator's update serves it too.
+    fresh_generator_noise: bool = False
+    # feature-matching: CT-GAN's consistency term, weight x mean squared difference of the
+    # softmax outputs of two noisy passes of the unlabeled batch (CT-GAN's MNIST script: 0.05).
+    consistency_weight: float = 0.0
+    # feature-matching: Bad GAN's conditional entropy of the unlabeled predictions (SVHN: 0.1).
+    entropy_weight: float = 0.0
     ema_decay: float | None = None  # evaluate with an EMA of the discriminator's weights
     z_dim: int = 100
     z_dist: str = "normal"  # "normal" or "uniform" ([0, 1), as improved-gan)
@@ -152,13 +162,15 @@ class Config:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
-        if self.unlabeled_weight < 0:
-            raise ValueError(f"unlabeled_weight must be at least 0, got {self.unlabeled_weight}")
+        for name in ("unlabeled_weight", "consistency_weight", "entropy_weight"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
         if self.num_classes < 2:
             raise ValueError(f"num_classes must be at least 2, got {self.num_classes}")
         defaults = Config.__dataclass_fields__
         ignored = {"feature-matching": ("fake_mode", "shared_d_optimizer", "frozen_d_batch_stats"),
-                   "keras-sgan": ("unlabeled_weight",)}[self.algorithm]
+                   "keras-sgan": ("unlabeled_weight", "fresh_generator_noise", "consistency_weight",
+                                  "entropy_weight")}[self.algorithm]
         for name in ignored:
             if getattr(self, name) != defaults[name].default:
                 raise ValueError(f"{name}={getattr(self, name)!r} is an option the {self.algorithm} algorithm does "
@@ -201,7 +213,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "model": tuple(NETWORKS),
     "algorithm": tuple(a for a in ALGORITHMS if a != "supervised"),
     "dataset": tuple(DATASETS),
-    "label_selection": ("first", "balanced"),
+    "label_selection": ("first", "balanced", "reference"),
     "unlabeled": ("all", "rest"),
     "pixel_range": ("tanh", "unit"),
     "labeled_sampling": ("random", "epoch"),

@@ -61,3 +61,16 @@ def feature_matching_loss(real_features: torch.Tensor, fake_features: torch.Tens
     number of features). The real side carries no gradient; only the generator learns from it.
     """
     return (real_features.detach().mean(dim=0) - fake_features.mean(dim=0)).pow(2).mean()
+
+
+def consistency_loss(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor:
+    """CT-GAN's consistency term (Wei et al. 2018): the mean over examples and classes of the
+    squared difference of the softmax outputs of two noisy passes of the same images."""
+    return (F.softmax(logits_a, dim=1) - F.softmax(logits_b, dim=1)).pow(2).mean()
+
+
+def entropy_loss(logits: torch.Tensor) -> torch.Tensor:
+    """Bad GAN's conditional entropy (Dai et al. 2017): the mean of -sum_k p_k log p_k over
+    examples, which pushes unlabeled predictions to be confident."""
+    log_p = F.log_softmax(logits, dim=1)
+    return -(log_p.exp() * log_p).sum(dim=1).mean()

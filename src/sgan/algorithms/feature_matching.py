@@ -2,11 +2,16 @@
 and a feature-matching generator update, as openai/improved-gan's MNIST script.
 
   1. the discriminator: supervised cross-entropy on the labeled batch plus `unlabeled_weight`
-     times the unsupervised loss on unlabeled (real) and generated images, one update;
+     times the unsupervised loss on unlabeled (real) and generated images, plus the optional
+     terms below, one update;
   2. the generator: match the mean of the discriminator's features on a second unlabeled batch.
 
-Option: `unlabeled_weight`. The discriminator must be free of BatchNorm: its three batches go
-through it as one.
+Options: `unlabeled_weight`; `fresh_generator_noise` (the generator's update on a new batch of
+noise, as the reference draws it, instead of the batch made for the discriminator);
+`consistency_weight` (CT-GAN: the unlabeled batch passes twice, with independent noise, and
+their softmax outputs are pulled together); `entropy_weight` (Bad GAN: confident predictions
+on unlabeled images). The discriminator must be free of BatchNorm: its batches go through it
+as one.
 """
 
 from __future__ import annotations
@@ -38,18 +43,35 @@ class FeatureMatching(Algorithm):
         z = self.noise(cfg.gen_batch_size)
         fake = self.generate(z)
 
-        # -- 1. joint discriminator update: one forward pass for the three batches (the same
-        # function as three passes without BatchNorm, and one large matrix product is faster).
-        n_lab, n_unl = len(batch.x_lab), len(batch.x_unl)
-        logits = D(torch.cat([batch.x_lab, batch.x_unl, fake[: cfg.fake_batch_size].detach()])).float()
-        logits_lab = logits[:n_lab]
+        # -- 1. joint discriminator update: one forward pass for all batches (the same function
+        # as separate passes without BatchNorm, and one large matrix product is faster).
+        # Rows: labeled | unlabeled | fakes | [unlabeled again, for the consistency term]
+        n_lab, n_unl, n_fake = len(batch.x_lab), len(batch.x_unl), min(cfg.fake_batch_size, len(fake))
+        parts = [batch.x_lab, batch.x_unl, fake[:n_fake].detach()]
+        if cfg.consistency_weight:
+            parts.append(batch.x_unl)
+        logits = D(torch.cat(parts)).float()
+        logits_lab, logits_unl = logits[:n_lab], logits[n_lab : n_lab + n_unl]
+        logits_fake = logits[n_lab + n_unl : n_lab + n_unl + n_fake]
         loss_sup = losses.supervised_loss(logits_lab, batch.y_lab)
-        loss_unsup = losses.unsupervised_loss(logits[n_lab : n_lab + n_unl], logits[n_lab + n_unl :])
+        loss_unsup = losses.unsupervised_loss(logits_unl, logits_fake)
+        loss_d = loss_sup + cfg.unlabeled_weight * loss_unsup
+        stats = {}
+        if cfg.consistency_weight:
+            loss_ct = losses.consistency_loss(logits_unl, logits[n_lab + n_unl + n_fake :])
+            loss_d = loss_d + cfg.consistency_weight * loss_ct
+            stats["consistency"] = loss_ct
+        if cfg.entropy_weight:
+            loss_ent = losses.entropy_loss(logits_unl)
+            loss_d = loss_d + cfg.entropy_weight * loss_ent
+            stats["entropy"] = loss_ent
         self.opt_sup.zero_grad(set_to_none=True)
-        (loss_sup + cfg.unlabeled_weight * loss_unsup).backward()
+        loss_d.backward()
         self.opt_sup.step()
 
         # -- 2. generator update: feature matching against a second unlabeled batch -----------
+        if cfg.fresh_generator_noise:
+            fake = self.generate(self.noise(cfg.gen_batch_size))
         with frozen(D, batch_stats=True):
             with torch.no_grad():
                 real_features, _ = D.features_and_logits(batch.x_match)
@@ -60,4 +82,4 @@ class FeatureMatching(Algorithm):
         self.opt_g.step()
 
         return {"d_sup": loss_sup.item(), "d_unsup": loss_unsup.item(), "g": loss_g.item(),
-                "acc": self.accuracy(logits_lab, batch.y_lab)}
+                "acc": self.accuracy(logits_lab, batch.y_lab), **{k: v.item() for k, v in stats.items()}}

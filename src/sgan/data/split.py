@@ -26,12 +26,14 @@ def select_labeled(
     """The training indices whose labels the classifier may see.
 
     "balanced" draws n/K distinct examples per class (the stacked-discriminator tutorial's
-    scheme, without its duplicate draws); "first" takes the first n (GANs in Action's
+    scheme, without its duplicate draws); "reference" takes n/K per class as openai/improved-gan
+    does (the first of each class in ``np.random.RandomState(seed).permutation(len(targets))``),
+    so that its subsets are the paper's; "first" takes the first n (GANs in Action's
     ``x_train[:100]``), which is not balanced.
     """
     targets = np.asarray(targets)
-    if mode not in ("balanced", "first"):
-        raise ValueError(f"unknown label selection {mode!r}; use 'balanced' or 'first'")
+    if mode not in ("balanced", "first", "reference"):
+        raise ValueError(f"unknown label selection {mode!r}; use 'balanced', 'reference' or 'first'")
     if n <= 0:
         raise ValueError(f"the number of labeled examples must be positive, got {n}")
     if n > len(targets):
@@ -39,9 +41,10 @@ def select_labeled(
     if mode == "first":
         return np.arange(n, dtype=np.int64)
     if n % num_classes:
-        raise ValueError(f"balanced selection needs a multiple of {num_classes} labels, got {n}")
+        raise ValueError(f"{mode} selection needs a multiple of {num_classes} labels, got {n}")
     per_class = n // num_classes
     rng = np.random.default_rng(seed)
+    order = np.random.RandomState(seed).permutation(len(targets)) if mode == "reference" else None
     chosen = []
     for c in range(num_classes):
         pool = np.flatnonzero(targets == c)
@@ -50,7 +53,10 @@ def select_labeled(
                 f"balanced selection needs {per_class} examples per class but class {c} "
                 f"has only {len(pool)}"
             )
-        chosen.append(np.sort(rng.choice(pool, size=per_class, replace=False)))
+        if order is not None:
+            chosen.append(order[targets[order] == c][:per_class])
+        else:
+            chosen.append(np.sort(rng.choice(pool, size=per_class, replace=False)))
     return np.concatenate(chosen).astype(np.int64)
 
 
