@@ -40,6 +40,14 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", choices=list(DATASETS), help="default: mnist")
     p.add_argument("--data-dir",
                    help="folder holding the dataset files (else SGAN_DATA_DIR, cache, /usr/share/datasets)")
+    p.add_argument("--data", metavar="DIR|FILE.npz",
+                   help="your own images: a folder with labeled/<class>/, unlabeled/ and optionally test/<class>/, "
+                        "or an .npz with x_labeled, y_labeled, x_unlabeled[, x_test, y_test, classes]")
+    p.add_argument("--channels", type=int, choices=[1, 3], help="with --data: 1 greyscale, 3 RGB (default: the data's)")
+    p.add_argument("--image-size", type=int, metavar="N",
+                   help="with --data: resize to NxN, a multiple of 4 (default: the labeled images' size)")
+    p.add_argument("--strict", action="store_true", default=None,
+                   help="with --data: stop at an unreadable file instead of skipping it")
     p.add_argument("--sample-interval", type=int, help="steps between evaluations, sample grids and checkpoints")
     p.add_argument("--device", help="auto (CUDA where available, else CPU; the default), cpu, cuda, cuda:N or mps")
     p.add_argument("--precision", choices=CHOICES["precision"],
@@ -47,6 +55,8 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction,
                    help="NHWC convolutions (default: on a CPU, where they are faster)")
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the networks")
+    p.add_argument("--tensorboard", action="store_true", default=None,
+                   help="also write TensorBoard events to RUN/tensorboard (pip install 'sgan[tensorboard]')")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
@@ -57,6 +67,14 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace, method: str = "sgan") -> Config:
     from sgan.config import run_config
 
+    if args.data:
+        named = [f"--{k.replace('_', '-')}" for k in ("dataset", "data_dir", "labels", "label_seed")
+                 if getattr(args, k, None) is not None]
+        if named:
+            raise ValueError(f"--data uses every image in its labeled set; {', '.join(named)} choose from a named "
+                             "dataset and do not go with it")
+    elif any(getattr(args, k, None) is not None for k in ("channels", "image_size", "strict")):
+        raise ValueError("--channels, --image-size and --strict describe your own images: give them with --data")
     return run_config(args.preset or "gia", method, **run_options(args))
 
 
@@ -66,8 +84,9 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
     return dict(
         steps=args.steps, batch_size=args.batch_size, dataset=args.dataset, data_dir=args.data_dir,
         sample_interval=args.sample_interval, precision=args.precision, channels_last=args.channels_last,
-        device=args.device,
-        compile=args.compile, threads=args.threads, **single, **parse_settings(getattr(args, "set", [])),
+        device=args.device, data=args.data, channels=args.channels, image_size=args.image_size, strict=args.strict,
+        compile=args.compile, tensorboard=args.tensorboard, threads=args.threads, **single,
+        **parse_settings(getattr(args, "set", [])),
     )
 
 
@@ -148,9 +167,10 @@ def load_config_file(path: str) -> Config:
 
 
 def print_result(result: dict[str, Any]) -> None:
-    print(f"{result['preset']} {result['method']}: test accuracy {100 * result['test_accuracy']:.2f}% "
-          f"({result['test_errors']} errors), {result['steps']} steps in {result['wall_seconds']:.1f} s; "
-          f"report: {Path(result['run_dir']) / 'report.md'}")
+    accuracy = ("no test set" if result["test_accuracy"] is None
+                else f"{100 * result['test_accuracy']:.2f}% ({result['test_errors']} errors)")
+    print(f"{result['preset']} {result['method']}: test accuracy {accuracy}, {result['steps']} steps in "
+          f"{result['wall_seconds']:.1f} s; report: {Path(result['run_dir']) / 'report.md'}")
     for warning in result.get("warnings", []):
         print(f"sgan: warning: {warning}", file=sys.stderr)
 
@@ -184,7 +204,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     result = evaluate_checkpoint(args.checkpoint, data_dir=args.data_dir)
     print(f"{args.checkpoint}: test accuracy {100 * result['accuracy']:.2f}% ({result['errors']} errors in "
           f"{result['size']}; {result['evaluated_with']}, step {result['step']})")
-    print("per-class accuracy: " + " ".join(f"{i}:{100 * a:.1f}" for i, a in enumerate(result["per_class_accuracy"])))
+    print("per-class accuracy: " + " ".join(f"{name}:{100 * a:.1f}"
+                                            for name, a in zip(result["classes"], result["per_class_accuracy"],
+                                                               strict=True)))
     return 0
 
 

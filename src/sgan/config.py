@@ -29,7 +29,13 @@ class Config:
     algorithm: str = "keras-sgan"
 
     # --- data ------------------------------------------------------------------------
-    dataset: str = "mnist"  # a name in sgan.data.DATASETS: "mnist", "fashion-mnist"
+    dataset: str = "mnist"  # a name in sgan.data.DATASETS: "mnist", "fashion-mnist", ...
+    # The user's own images instead of a named dataset: a folder (labeled/<class>/, unlabeled/,
+    # optional test/<class>/) or an .npz file (sgan.data.arrays). Every labeled image is used.
+    data: str | None = None
+    channels: int | None = None  # own data: 1 (greyscale) or 3 (RGB); None: from the labeled images
+    image_size: int | None = None  # own data: side in pixels; None: the labeled images' (rounded to 4)
+    strict: bool = False  # own data: refuse unreadable files instead of skipping them
     data_dir: str | None = None  # None: SGAN_DATA_DIR, the user cache, /usr/share/datasets
     labels: int = 100  # labeled examples the trainer may see, in total
     # "first" N training images; "balanced" N/K per class; "reference" N/K per class as
@@ -94,6 +100,7 @@ class Config:
     device: str = "auto"  # "auto" (CUDA where available, else CPU), "cpu", "cuda", "cuda:N" or "mps"
     precision: str = "fp32"  # "fp32", "bf16" (autocast) or "bf16-generator" (the generator only)
     compile: bool = False  # torch.compile the networks
+    tensorboard: bool = False  # also write TensorBoard events to RUN/tensorboard (optional extra)
     # NHWC convolutions. None: on a CPU, where oneDNN's NHWC kernels are faster
     # (benchmarks/results/ablation.md), and NCHW elsewhere.
     channels_last: bool | None = None
@@ -129,7 +136,7 @@ class Config:
         return self.baseline_length if self.method == "supervised" else self.steps
 
     def __post_init__(self) -> None:
-        for name in ("data_dir", "out"):  # folders may come as paths from Python; config.json keeps strings
+        for name in ("data_dir", "out", "data"):  # folders may come as paths from Python; config.json keeps strings
             if isinstance(getattr(self, name), os.PathLike):
                 setattr(self, name, os.fspath(getattr(self, name)))
         self.validate()
@@ -165,6 +172,11 @@ class Config:
         for name in ("unlabeled_weight", "consistency_weight", "entropy_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
+        if self.channels not in (None, 1, 3):
+            raise ValueError(f"channels must be 1 (greyscale) or 3 (RGB), got {self.channels}")
+        if self.image_size is not None and (self.image_size < 8 or self.image_size % 4):
+            raise ValueError(f"image_size must be a multiple of 4 of at least 8 (the networks halve it twice), "
+                             f"got {self.image_size}")
         if self.num_classes < 2:
             raise ValueError(f"num_classes must be at least 2, got {self.num_classes}")
         defaults = Config.__dataclass_fields__

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ from sgan.algorithms.base import Batch
 from sgan.checkpoint import CheckpointError, checkpoint_config, load_checkpoint, load_state, save_checkpoint
 from sgan.config import Config, config_from_dict, on_this_machine
 from sgan.data import SemiSupervisedSplit, make_split
+from sgan.data.split import own_split
 from sgan.devices import autocast, resolve_device, rng_state, set_rng_state
 from sgan.evaluation import evaluate
 from sgan.files import RunInUse, run_lock
@@ -123,7 +125,22 @@ def match_layouts(optimizer: torch.optim.Optimizer) -> None:
                     optimizer.state[p][key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
+def run_split(config: Config, progress: bool = True) -> SemiSupervisedSplit:
+    """The data a run trains on: the user's own images where `data` is set, else a named dataset."""
+    if config.data is not None:
+        split = own_split(config.data, config.channels, config.image_size, config.strict, config.unlabeled,
+                          config.pixel_range, progress)
+        for note in split.notes:
+            print(f"sgan: note: {note}", file=sys.stderr)
+        return split
+    return make_split(dataset=config.dataset, data_dir=config.data_dir, labels=config.labels,
+                      label_selection=config.label_selection, unlabeled=config.unlabeled,
+                      pixel_range=config.pixel_range, num_classes=config.num_classes, seed=config.subset_seed)
+
+
 def default_run_dir(config: Config) -> Path:
+    if config.data is not None:  # own images: named for their folder or file
+        return Path("runs") / f"{Path(config.data).stem}-{config.preset}-{config.method}-s{config.seed}"
     return Path("runs") / f"{config.preset}-{config.method}-{config.labels}-s{config.seed}"
 
 
@@ -145,12 +162,7 @@ class Trainer:
         if self.device.type == "cpu":
             retain_freed_memory()  # process-wide; see sgan.runtime
         torch.manual_seed(config.seed)
-        split = split or make_split(
-            dataset=config.dataset, data_dir=config.data_dir, labels=config.labels,
-            label_selection=config.label_selection, unlabeled=config.unlabeled,
-            pixel_range=config.pixel_range, num_classes=config.num_classes,
-            seed=config.subset_seed,
-        )
+        split = split or run_split(config, progress)
         self.split = split
         self.image_shape = split.image_shape
         self.run_dir = Path(config.out) if config.out else default_run_dir(config)
@@ -163,7 +175,8 @@ class Trainer:
         # Networks are built on the CPU from the seed, so that every device starts from the same weights
         # (a data-dependent initialisation then runs on the device).
         algorithm = algorithm_class(config.run_algorithm)
-        self.discriminator: nn.Module = build_discriminator(config.model, self.image_shape, config.num_classes)
+        self.num_classes = split.num_classes  # the data's, for own images; config.num_classes otherwise
+        self.discriminator: nn.Module = build_discriminator(config.model, self.image_shape, self.num_classes)
         self.generator: nn.Module | None = (build_generator(config.model, self.image_shape, config.z_dim)
                                             if algorithm.uses_generator else None)
         # NHWC where it pays: oneDNN's CPU convolutions (benchmarks/results/ablation.md).
@@ -199,6 +212,14 @@ class Trainer:
         self.saved_step: int | None = None  # the step of the checkpoint on disk, if any
         self.history: list[dict[str, float]] = []
         self.monitor = Monitor()
+        self.tensorboard = None
+        if config.tensorboard:
+            from sgan.tensorboard import TensorBoardLog
+
+            try:
+                self.tensorboard = TensorBoardLog(self.run_dir / "tensorboard", config.pixel_range)
+            except ImportError as e:
+                raise TrainingError(str(e)) from None
         self.wall_seconds = 0.0
         self._interval: dict[str, list[float]] = {}
         self._stop_signal: int | None = None
@@ -307,6 +328,7 @@ class Trainer:
                 if self._stop_signal is not None:
                     self.wall_seconds = time.perf_counter() - start
                     self.save()
+                    self.finish(stopped=f"signal {signal.Signals(self._stop_signal).name}")
                     raise TrainingInterrupted(
                         f"stopped by signal {signal.Signals(self._stop_signal).name} at step {self.step_count}; "
                         f"resume with: sgan train --resume {self.run_dir}"
@@ -318,7 +340,7 @@ class Trainer:
         """Evaluate on the test set, write history, samples and a checkpoint."""
         from sgan import report
 
-        test = evaluate(self.classifier, self.test_images, self.test_targets, self.config.num_classes)
+        test = evaluate(self.classifier, self.test_images, self.test_targets, self.num_classes)
         row = {"step": self.step_count, "wall_seconds": round(self.wall_seconds, 3)}
         for k, v in self._interval.items():
             row["labeled_batch_acc" if k == "acc" else f"{k}_loss"] = float(np.mean(v))
@@ -329,11 +351,14 @@ class Trainer:
         for warning in self.monitor.check(row, fake, self.unlabeled_images[:100]):
             bar.write(f"warning: {warning}")
         # also with --no-progress: one line an interval is the run's log
-        bar.write(f"step {self.step_count}: test accuracy {100 * test['accuracy']:.2f}%  "
+        accuracy = "no test set" if test["accuracy"] is None else f"{100 * test['accuracy']:.2f}%"
+        bar.write(f"step {self.step_count}: test accuracy {accuracy}  "
                   + "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k.endswith("loss")))
         write_history(self.run_dir / "history.csv", self.history)
         if fake is not None:
             report.save_grid(fake, self.run_dir / "samples.png", self.config.pixel_range)
+        if self.tensorboard is not None:
+            self.tensorboard.log(row, fake)
         self.save()
 
     @torch.inference_mode()
@@ -346,19 +371,21 @@ class Trainer:
         finally:
             self.generator.train(was_training)
 
-    def finish(self) -> dict[str, Any]:
-        """Final evaluation and the run directory's report."""
+    def finish(self, stopped: str | None = None) -> dict[str, Any]:
+        """Final evaluation and the run directory's report; `stopped` says why a run ends early."""
         from sgan import report
 
         s, cfg = self.split, self.config
-        test = evaluate(self.classifier, self.test_images, self.test_targets, cfg.num_classes)
-        train = evaluate(self.classifier, self.labeled_images, self.labeled_targets, cfg.num_classes)
+        test = evaluate(self.classifier, self.test_images, self.test_targets, self.num_classes)
+        train = evaluate(self.classifier, self.labeled_images, self.labeled_targets, self.num_classes)
         result = {
             "preset": cfg.preset,
             "method": cfg.method,
             "model": cfg.model,
             "algorithm": cfg.run_algorithm,
-            "dataset": cfg.dataset,
+            "dataset": cfg.dataset if cfg.data is None else "own images",
+            "data": cfg.data,
+            "data_notes": list(s.notes),
             "image_shape": list(self.image_shape),
             "classes": list(s.classes),
             "labels": len(s.labeled_images),
@@ -376,7 +403,7 @@ class Trainer:
             "compile": cfg.compile,
             "device": str(self.device),
             "labeled_indices_sha256": s.labeled_sha256,
-            "labeled_class_counts": np.bincount(s.labeled_targets.numpy(), minlength=cfg.num_classes).tolist(),
+            "labeled_class_counts": np.bincount(s.labeled_targets.numpy(), minlength=self.num_classes).tolist(),
             "unlabeled_pool": len(s.unlabeled_images),
             "wall_seconds": round(self.wall_seconds, 2),
             "seconds_per_step": round(self.wall_seconds / max(self.step_count, 1), 5),
@@ -385,6 +412,8 @@ class Trainer:
             "data_source": str(s.source),
             "run_dir": str(self.run_dir),
             "warnings": list(self.monitor.warnings),
+            "stopped": stopped,
+            "planned_steps": self.total_steps,
         }
         report.write_run_report(self.run_dir, result, self.history)
         return result
@@ -399,6 +428,7 @@ class Trainer:
             "history": self.history,
             "device": str(self.device),
             "image_shape": list(self.image_shape),
+            "classes": list(self.split.classes),
             "discriminator": self.discriminator.state_dict(),
             **{name: opt.state_dict() for name, opt in self.algorithm.optimizers().items()},
             "rng": {**self.other_rng, **rng_state(self.device)},

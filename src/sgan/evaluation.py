@@ -25,7 +25,11 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 256) -> to
 
 
 def evaluate(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, num_classes: int = 10) -> dict[str, Any]:
-    """Accuracy, error count, per-class accuracy and confusion matrix (rows: true class)."""
+    """Accuracy, error count, per-class accuracy and confusion matrix (rows: true class); with no
+    images (own data without a test set) accuracy and errors are None."""
+    if not len(images):
+        return {"accuracy": None, "errors": None, "per_class_accuracy": [],
+                "confusion": np.zeros((num_classes, num_classes), dtype=np.int64).tolist()}
     pred = predict(model, images).cpu().numpy()
     true = targets.cpu().numpy()
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)

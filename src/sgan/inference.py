@@ -20,7 +20,7 @@ def load_networks(path: str | Path) -> tuple[Config, dict[str, Any], nn.Module |
     state = load_checkpoint(path)
     config = checkpoint_config(state, path)
     shape = tuple(state.get("image_shape", (1, 28, 28)))  # sgan 0.1 trained 28x28 greyscale only
-    classifier = build_discriminator(config.model, shape, config.num_classes)
+    classifier = build_discriminator(config.model, shape, len(state.get("classes", ())) or config.num_classes)
     if "ema" in state:  # AveragedModel keeps the averaged network under `module.`
         weights = {k.removeprefix("module."): v for k, v in state["ema"].items() if k.startswith("module.")}
         load_state(classifier, weights, "EMA discriminator", path)
@@ -34,16 +34,18 @@ def load_networks(path: str | Path) -> tuple[Config, dict[str, Any], nn.Module |
 
 
 def evaluate_checkpoint(path: str | Path, data_dir: str | None = None) -> dict[str, Any]:
+    """The checkpoint's classifier on its run's test set (a named dataset's, or the own data's test images)."""
     from sgan.config import on_this_machine
-    from sgan.data import MNIST, scale_pixels
+    from sgan.engine import run_split
     from sgan.evaluation import evaluate
 
     config, state, _, classifier = load_networks(path)
     config = on_this_machine(config, data_dir=data_dir)  # where it trained, if this machine has that folder
-    test = MNIST(config.data_dir, train=False, name=config.dataset)
-    images, targets = scale_pixels(test.images, config.pixel_range), torch.from_numpy(test.targets)
-    result = evaluate(classifier, images, targets, config.num_classes)
-    return {**result, "size": len(targets), "step": int(state["step"]),
+    split = run_split(config, progress=False)
+    if not len(split.test_images):
+        raise CheckpointError(f"{path}: its data ({config.data}) has no test images to evaluate on")
+    result = evaluate(classifier, split.test_images, split.test_targets, split.num_classes)
+    return {**result, "size": len(split.test_targets), "step": int(state["step"]), "classes": split.classes,
             "evaluated_with": "EMA weights" if "ema" in state else "weights"}
 
 

@@ -62,7 +62,7 @@ def plot_curves(history: list[dict[str, float]], path: Path, title: str = "") ->
     ax_loss.set(xlabel="step", ylabel="loss (mean over interval)", title="losses")
     ax_loss.legend()
     for key, label in (("test_accuracy", "test"), ("labeled_batch_acc", "labeled batches")):
-        if history and key in history[0]:
+        if history and key in history[0] and history[0][key] is not None:
             ax_acc.plot(steps, [100 * row[key] for row in history], marker=".", label=label)
     ax_acc.set(xlabel="step", ylabel="accuracy (%)", title="accuracy")
     ax_acc.legend()
@@ -72,9 +72,10 @@ def plot_curves(history: list[dict[str, float]], path: Path, title: str = "") ->
     plt.close(fig)
 
 
-def plot_confusion(confusion: list[list[int]], path: Path, title: str = "") -> None:
+def plot_confusion(confusion: list[list[int]], path: Path, title: str = "", classes: list[str] | None = None) -> None:
     c = np.asarray(confusion)
-    fig, ax = plt.subplots(figsize=(6, 5.5))
+    side = max(6.0, 0.45 * c.shape[0] + 2)
+    fig, ax = plt.subplots(figsize=(side, side * 0.92))
     ax.imshow(np.log1p(c), cmap="Blues")
     for i in range(c.shape[0]):
         for j in range(c.shape[1]):
@@ -82,43 +83,58 @@ def plot_confusion(confusion: list[list[int]], path: Path, title: str = "") -> N
                     color="white" if i == j else "black")
     ax.set(xlabel="predicted", ylabel="true", title=title or "test confusion matrix",
            xticks=range(c.shape[1]), yticks=range(c.shape[0]))
+    if classes and any(name != str(k) for k, name in enumerate(classes)):
+        ax.set_xticklabels(classes, rotation=45, ha="right", fontsize=8)
+        ax.set_yticklabels(classes, fontsize=8)
     fig.tight_layout()
     save_figure(fig, path, dpi=100)
     plt.close(fig)
 
 
 def write_run_report(run_dir: Path, result: dict[str, Any], history: list[dict[str, float]]) -> None:
-    """report.json, curves.png, confusion.png and report.md, which shows them together."""
+    """report.json, curves.png, confusion.png and report.md, which shows them together; also for
+    a run stopped before its end (`result["stopped"]`), so that what it learned is on record."""
     write_json(run_dir / "report.json", result)
     title = f"{result['preset']} {result['method']}, {result['labels']} labels, seed {result['seed']}"
+    classes = result.get("classes") or [str(k) for k in range(len(result["per_class_accuracy"]))]
+    has_test = result["test_accuracy"] is not None
     if history:
         plot_curves(history, run_dir / "curves.png", title)
-    plot_confusion(result["confusion"], run_dir / "confusion.png")
-    per_class = " | ".join(f"{100 * a:.1f}" for a in result["per_class_accuracy"])
-    lines = [
-        f"# {title}",
-        "",
-        f"- test accuracy: **{100 * result['test_accuracy']:.2f}%** ({result['test_errors']} errors in "
-        f"{result['test_size']}; evaluated with {result['evaluated_with']})",
+    if has_test:
+        plot_confusion(result["confusion"], run_dir / "confusion.png", classes=classes)
+    lines = [f"# {title}", ""]
+    if result.get("stopped"):
+        lines += [f"**Stopped at step {result['steps']} of {result['planned_steps']}** ({result['stopped']}); "
+                  f"these are that step's figures. Resume with `sgan train --resume {result['run_dir']}`.", ""]
+    if has_test:
+        lines.append(f"- test accuracy: **{100 * result['test_accuracy']:.2f}%** ({result['test_errors']} errors in "
+                     f"{result['test_size']}; evaluated with {result['evaluated_with']})")
+    else:
+        lines.append("- test accuracy: none: the data has no test images (a `test/<class>/` folder or x_test), so "
+                     "there is no held-out accuracy")
+    lines += [
         f"- accuracy on the labeled training examples: {100 * result['labeled_train_accuracy']:.2f}%",
         f"- steps: {result['steps']}, wall time: {result['wall_seconds']:.1f} s "
         f"({1000 * result['seconds_per_step']:.1f} ms/step) on {result['machine']['cpu']}, "
         f"torch {result['torch_version']}",
-        f"- labeled subset: {result['labels']} examples, per class {result['labeled_class_counts']}, "
-        f"indices sha256 `{result['labeled_indices_sha256'][:16]}…`; unlabeled pool {result['unlabeled_pool']}",
-        "",
-        "| class | " + " | ".join(str(i) for i in range(len(result["per_class_accuracy"]))) + " |",
-        "|---" * (len(result["per_class_accuracy"]) + 1) + "|",
-        f"| accuracy (%) | {per_class} |",
+        f"- labeled set: {result['labels']} examples, per class {result['labeled_class_counts']}, "
+        f"sha256 `{result['labeled_indices_sha256'][:16]}…`; unlabeled pool {result['unlabeled_pool']}",
+        f"- data: {result.get('data') or result['dataset']} ({'x'.join(str(v) for v in result['image_shape'])})",
+        *(f"- note: {n}" for n in result.get("data_notes", [])),
         "",
     ]
+    if has_test:
+        per_class = " | ".join(f"{100 * a:.1f}" for a in result["per_class_accuracy"])
+        lines += ["| class | " + " | ".join(classes) + " |", "|---" * (len(classes) + 1) + "|",
+                  f"| test accuracy (%) | {per_class} |", ""]
     if result.get("warnings"):
         lines += ["## Warnings", "", *(f"- {w}" for w in result["warnings"]), ""]
     if (run_dir / "samples.png").exists():
         lines += ["## Generated samples", "", "![samples](samples.png)", ""]
     if history:
         lines += ["## Training curves", "", "![curves](curves.png)", ""]
-    lines += ["## Confusion matrix (test)", "", "![confusion](confusion.png)", "",
-              "Files: `config.json` (rerun with `sgan train --config config.json --out NEW_DIR`), `history.csv`, "
+    if has_test:
+        lines += ["## Confusion matrix (test)", "", "![confusion](confusion.png)", ""]
+    lines += ["Files: `config.json` (rerun with `sgan train --config config.json --out NEW_DIR`), `history.csv`, "
               "`checkpoint.pt`, `report.json`.", ""]
     write_text(run_dir / "report.md", "\n".join(lines))

@@ -93,6 +93,7 @@ class SemiSupervisedSplit:
     source: Path
     num_classes: int
     classes: list[str] = field(default_factory=list)  # names, by label; default "0", "1", ...
+    notes: list[str] = field(default_factory=list)  # what loading changed or skipped, one line each
 
     def __post_init__(self) -> None:
         if not self.classes:
@@ -173,3 +174,40 @@ def make_split(
     )
 
 
+
+
+def own_split(data: str | Path, channels: int | None = None, image_size: int | None = None, strict: bool = False,
+              unlabeled: str = "all", pixel_range: str = "tanh", progress: bool = True) -> SemiSupervisedSplit:
+    """The split of the user's own images: a folder (sgan.data.folders) or an .npz (sgan.data.arrays).
+
+    Every labeled image is labeled; unlabeled="all" adds them to the unlabeled pool as with the
+    named datasets, "rest" keeps the pool to the unlabeled images. Without test images the test
+    tensors are empty and the run reports no held-out accuracy.
+    """
+    from sgan.data.arrays import load_arrays
+    from sgan.data.folders import load_folder
+
+    if unlabeled not in ("all", "rest"):
+        raise ValueError(f"unknown unlabeled pool {unlabeled!r}; use 'all' or 'rest'")
+    path = Path(data)
+    if path.suffix.lower() == ".npz" or path.is_file():
+        loaded = load_arrays(path, channels, image_size)
+    else:
+        loaded = load_folder(path, channels, image_size, strict=strict, progress=progress)
+    x_lab, y_lab = loaded["labeled"]
+    pool = np.concatenate([loaded["unlabeled"], x_lab]) if unlabeled == "all" else loaded["unlabeled"]
+    x_test, y_test = loaded["test"] if loaded["test"] is not None else (x_lab[:0], y_lab[:0])
+    fingerprint = hashlib.sha256(np.ascontiguousarray(x_lab).tobytes() + y_lab.astype("<i8").tobytes()).hexdigest()
+    return SemiSupervisedSplit(
+        labeled_images=scale_pixels(x_lab, pixel_range),
+        labeled_targets=torch.from_numpy(y_lab.astype(np.int64)),
+        unlabeled_images=scale_pixels(pool, pixel_range),
+        test_images=scale_pixels(x_test, pixel_range),
+        test_targets=torch.from_numpy(y_test.astype(np.int64)),
+        labeled_indices=np.arange(len(x_lab), dtype=np.int64),
+        labeled_sha256=fingerprint,
+        source=path.resolve(),
+        num_classes=len(loaded["classes"]),
+        classes=list(loaded["classes"]),
+        notes=list(loaded["notes"]),
+    )
