@@ -186,8 +186,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         results.append(train(config, progress=not args.no_progress))
     lines = ["| method | labels | steps | test accuracy | test errors | wall seconds |", "|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r['method']} | {r['labels']} | {r['steps']} | {100 * r['test_accuracy']:.2f}% | "
-                     f"{r['test_errors']} | {r['wall_seconds']:.1f} |")
+        accuracy, errors = ("none (no test set)", "-") if r["test_accuracy"] is None else (
+            f"{100 * r['test_accuracy']:.2f}%", r["test_errors"])
+        lines.append(f"| {r['method']} | {r['labels']} | {r['steps']} | {accuracy} | {errors} | "
+                     f"{r['wall_seconds']:.1f} |")
     table = "\n".join(lines)
     print(table)
     if args.out:
