@@ -281,3 +281,16 @@ def test_own_data_options_are_refused_where_they_do_not_belong(tmp_path):
     assert_one_line_error(run, "--labels", "--data uses every image")
     run = run_cli("train", "--channels", "3", "--out", str(tmp_path / "r"), cache=tmp_path / "x")
     assert_one_line_error(run, "give them with --data")
+
+
+def test_a_sweep_leaves_interrupted_reports_out_and_needs_test_images(tmp_path):
+    from sgan.sweep import collect_reports
+
+    for name, stopped in (("a", None), ("b", "signal SIGINT")):
+        (tmp_path / "sw" / name).mkdir(parents=True)
+        (tmp_path / "sw" / name / "report.json").write_text(json.dumps({"steps": 5, "test_accuracy": 0.5,
+                                                                         "stopped": stopped}))
+    assert [r["stopped"] for r in collect_reports(tmp_path / "sw")] == [None]
+    root = make_folder(tmp_path / "pets", test=None)
+    run = run_cli("sweep", "--data", str(root), "--out", str(tmp_path / "s"), cache=tmp_path / "x")
+    assert_one_line_error(run, "a sweep compares test accuracies", "has no test images")

@@ -226,6 +226,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     resolve_device(args.device or "auto")  # a device this machine lacks: one line, before any run
 
+    if args.data:
+        from sgan.data.split import has_test_images
+
+        if args.labels_list != "100":
+            raise ValueError("--data uses every image in its labeled set; --labels chooses from a named dataset")
+        if not has_test_images(args.data):
+            raise ValueError(f"a sweep compares test accuracies: {args.data} has no test images "
+                             "(DIR/test/<class>/... or x_test in the .npz)")
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
     try:
         labels = [int(n) for n in args.labels_list.split(",") if n.strip()]

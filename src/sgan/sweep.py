@@ -182,9 +182,11 @@ def collect_reports(root: str | Path) -> list[dict[str, Any]]:
     reports = []
     for path in sorted(Path(root).glob("*/report.json")):
         try:
-            reports.append({"precision": "fp32", **read_report(path)})
+            report = read_report(path)
         except ValueError:
             continue
+        if not report.get("stopped"):  # an interrupted run's report is its progress, not a result
+            reports.append({"precision": "fp32", **report})
     return reports
 
 

@@ -176,6 +176,18 @@ def make_split(
 
 
 
+def has_test_images(data: str | Path) -> bool:
+    """Whether the user's data holds a test set (a test/ folder, or x_test in the .npz)."""
+    path = Path(data)
+    if path.is_dir():
+        return (path / "test").is_dir()
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return "x_test" in z.files
+    except (OSError, ValueError):
+        return False  # the run itself says what is wrong with the file
+
+
 def own_split(data: str | Path, channels: int | None = None, image_size: int | None = None, strict: bool = False,
               unlabeled: str = "all", pixel_range: str = "tanh", progress: bool = True) -> SemiSupervisedSplit:
     """The split of the user's own images: a folder (sgan.data.folders) or an .npz (sgan.data.arrays).
