@@ -226,3 +226,27 @@ def test_keras_sgan_refuses_the_feature_matching_terms() -> None:
         get_config("gia", consistency_weight=0.1)
     with pytest.raises(ValueError, match="entropy_weight must be at least 0"):
         get_config("improved", entropy_weight=-1.0)
+
+
+def test_adam_inside_sqrt_by_hand() -> None:
+    from sgan.optim import AdamInsideSqrt
+
+    p = nn.Parameter(torch.tensor([1.0, -2.0]))
+    opt = AdamInsideSqrt([p], lr=0.1, betas=(0.5, 0.999), eps=1e-8)
+    grads = [torch.tensor([0.5, 1e-4]), torch.tensor([-0.25, 1e-4])]
+    m = v = torch.zeros(2, dtype=torch.float64)
+    expected = torch.tensor([1.0, -2.0], dtype=torch.float64)
+    for t, g in enumerate(grads, start=1):
+        p.grad = g.clone()
+        opt.step()
+        g = g.double()
+        m, v = 0.5 * m + 0.5 * g, 0.999 * v + 0.001 * g * g
+        expected = expected - 0.1 * (m / (1 - 0.5**t)) / torch.sqrt(v / (1 - 0.999**t) + 1e-8)
+    torch.testing.assert_close(p.detach().double(), expected, rtol=1e-6, atol=1e-7)
+    # a gradient of 1e-4 is where the two epsilons part: the same eps outside the root moves further
+    q = nn.Parameter(torch.tensor([-2.0]))
+    torch_adam = torch.optim.Adam([q], lr=0.1, betas=(0.5, 0.999), eps=1e-8)
+    for g in grads:
+        q.grad = g[1:].clone()
+        torch_adam.step()
+    assert abs(q.item() + 2.0) > abs(p.detach()[1].item() + 2.0)

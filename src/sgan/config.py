@@ -58,6 +58,8 @@ class Config:
     beta1: float = 0.9
     beta2: float = 0.999
     adam_eps: float = 1e-7  # Keras' default epsilon (PyTorch's is 1e-8)
+    # Adam's epsilon inside the square root, sqrt(v_hat + eps), as improved-gan's Adam (sgan.optim)
+    adam_eps_inside_sqrt: bool = False
 
     # --- algorithm options ---------------------------------------------------------------
     # keras-sgan: one Adam state for the supervised and unsupervised discriminator models.

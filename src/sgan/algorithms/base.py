@@ -56,6 +56,10 @@ class Algorithm:
 
     def adam(self, params: list[nn.Parameter]) -> torch.optim.Adam:
         c = self.config
+        if c.adam_eps_inside_sqrt:
+            from sgan.optim import AdamInsideSqrt
+
+            return AdamInsideSqrt(params, lr=c.lr, betas=(c.beta1, c.beta2), eps=c.adam_eps)
         # fused: one kernel for the whole parameter list (CPU and CUDA).
         return torch.optim.Adam(params, lr=c.lr, betas=(c.beta1, c.beta2), eps=c.adam_eps, fused=True)
 
