@@ -19,7 +19,12 @@ $(BIN)/sgan: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev,ray]'
 	touch $(BIN)/sgan
 
+# `source .venv/bin/activate` then finds the shared datasets too (idempotent: one line, once).
 setup: $(BIN)/sgan
+	@if [ -d ../shared/datasets ]; then \
+	  line='export SGAN_DATA_DIR=$(abspath ../shared/datasets)'; \
+	  grep -qxF "$$line" $(BIN)/activate || echo "$$line" >> $(BIN)/activate; \
+	fi
 
 demo: setup
 	rm -rf runs/demo
