@@ -1,6 +1,8 @@
 """The IDX format (MNIST's four files) and its reader, for every dataset described in that format.
 
 MNIST and Fashion-MNIST are the same reader with two descriptions (`sgan.data.sources.DATASETS`).
+`load`, the one way the rest of sgan reads a named dataset, dispatches on the description's
+"reader": "idx" here, "cifar" (`sgan.data.cifar`), "svhn" (`sgan.data.svhn`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from sgan.data import sources
-from sgan.data.sources import DataError, content, dataset_files, description, find_dataset, read_bytes
+from sgan.data.cifar import CIFAR10
+from sgan.data.sources import DataError, content, dataset_files, description, find_dataset, read_bytes, split_keys
+from sgan.data.svhn import SVHN
 
 _IDX_MAGIC = {0x00000801: "labels", 0x00000803: "images"}
 
@@ -105,20 +109,26 @@ class MNIST:
         return f"MNIST(name={self.name!r}, {split}, {len(self)} examples, root={self.root})"
 
 
+Dataset = MNIST | CIFAR10 | SVHN
+_READERS: dict[str, type[MNIST] | type[CIFAR10] | type[SVHN]] = {"idx": MNIST, "cifar": CIFAR10, "svhn": SVHN}
+
+
 @functools.lru_cache(maxsize=4)
-def _load(name: str, root: str, train: bool) -> MNIST:
+def _load(name: str, root: str, train: bool) -> Dataset:
     """One parse per (dataset, place, split) per process; the arrays are frozen as shared."""
-    ds = MNIST(root, train=train, name=name, download=False, verify=False)
+    reader = description(name)["reader"]
+    if reader not in _READERS:
+        raise ValueError(f"dataset {name!r} names reader {reader!r}; known: {', '.join(_READERS)}")
+    ds = _READERS[reader](root, train=train, name=name, download=False, verify=False)
     ds.images.flags.writeable = False
     ds.targets.flags.writeable = False
     return ds
 
 
-def load(name: str, root: Path, train: bool, verify: bool = True) -> MNIST:
+def load(name: str, root: Path, train: bool, verify: bool = True) -> Dataset:
     """The dataset's training or test split from `root`, checked once per file and parsed once."""
     if verify:
-        split = "train" if train else "test"
-        sources.verify(root, name, (f"{split}_images", f"{split}_labels"))
+        sources.verify(root, name, split_keys(name, train))
     return _load(name, str(root), train)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sgan.data.idx import MNIST, load
+from sgan.data.idx import load
 from sgan.data.sources import DATASETS, find_dataset
 from sgan.files import save_figure
 
@@ -46,13 +46,16 @@ def data_summary(
     return summary
 
 
-def _write_grid(ds: MNIST, out_png: Path, per_class: int) -> Path:
+def _write_grid(ds: object, out_png: Path, per_class: int) -> Path:
     # The object API with an explicit Agg canvas: no pyplot, no global backend switch.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    k, h, w, gap = len(ds.classes), 28, 28, 2
-    grid = np.zeros((k * (h + gap) - gap, per_class * (w + gap) - gap), dtype=np.uint8)  # white
+    k, (h, w), gap = len(ds.classes), ds.images.shape[1:3], 2
+    colour = ds.images.ndim == 4
+    # greyscale: 0 is white under gray_r; colour: a white background
+    grid = np.full((k * (h + gap) - gap, per_class * (w + gap) - gap, *ds.images.shape[3:]), 255 if colour else 0,
+                   dtype=np.uint8)
     for c in range(k):
         y = c * (h + gap)
         for j, i in enumerate(np.flatnonzero(ds.targets == c)[:per_class]):
@@ -61,7 +64,7 @@ def _write_grid(ds: MNIST, out_png: Path, per_class: int) -> Path:
     fig = Figure(figsize=(max(per_class * 0.45, 2.0) + 1.2, k * 0.45 + 0.6))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    ax.imshow(grid, cmap="gray_r", interpolation="nearest")
+    ax.imshow(grid, interpolation="nearest", **({} if colour else {"cmap": "gray_r"}))
     ax.set_yticks([c * (h + gap) + h / 2 for c in range(k)], ds.classes)
     ax.set_xticks([])
     ax.tick_params(length=0)
@@ -80,7 +83,7 @@ def format_summary(summary: dict) -> str:
         str(c) for c in range(len(summary["train_class_counts"]))
     ]
     width = max(len("class"), *(len(c) for c in classes))
-    h, w = summary["image_shape"]
+    h, w = summary["image_shape"][:2]
     lines = [
         f"dataset     {summary['dataset']}",
         f"source      {summary['source']}",
