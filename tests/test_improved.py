@@ -175,8 +175,9 @@ def _fm_trainer(tmp_path, **options):
     from sgan.data import synthetic_split
     from sgan.engine import Trainer
 
-    config = get_config("improved", out=str(tmp_path), steps=2, sample_interval=1, labeled_batch_size=8,
-                        unlabeled_batch_size=8, fake_batch_size=8, gen_batch_size=8, **options)
+    base = dict(steps=2, sample_interval=1, labeled_batch_size=8, unlabeled_batch_size=8, fake_batch_size=8,
+                gen_batch_size=8)
+    config = get_config("improved", out=str(tmp_path), **{**base, **options})
     return Trainer(config, split=synthetic_split(20, 32, 10, "unit"), progress=False)
 
 
@@ -250,3 +251,15 @@ def test_adam_inside_sqrt_by_hand() -> None:
         q.grad = g[1:].clone()
         torch_adam.step()
     assert abs(q.item() + 2.0) > abs(p.detach()[1].item() + 2.0)
+
+
+def test_lr_decays_linearly_to_zero_from_lr_decay_start(tmp_path) -> None:
+    t = _fm_trainer(tmp_path, steps=10, lr_decay_start=6, lr=1e-3)
+    seen = []
+    for _ in range(10):
+        t.step()
+        t.step_count += 1
+        seen.append(t.algorithm.opt_sup.param_groups[0]["lr"])
+    # steps 0-5 at lr, then (10 - s) / 4 of it: 1, 0.75, 0.5, 0.25 at steps 6-9
+    assert seen == pytest.approx([1e-3] * 7 + [7.5e-4, 5e-4, 2.5e-4])
+    assert t.algorithm.opt_g.param_groups[0]["lr"] == pytest.approx(2.5e-4)

@@ -55,6 +55,9 @@ class Config:
 
     # --- optimisation ------------------------------------------------------------------
     lr: float = 1e-3
+    # The step from which the learning rate falls linearly to 0 at the end of the run (None:
+    # constant); improved-gan's first MNIST version: lr 0.001, decay over epochs 200-300.
+    lr_decay_start: int | None = None
     beta1: float = 0.9
     beta2: float = 0.999
     adam_eps: float = 1e-7  # Keras' default epsilon (PyTorch's is 1e-8)
@@ -169,6 +172,8 @@ class Config:
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.lr_decay_start is not None and self.lr_decay_start < 0:
+            raise ValueError(f"lr_decay_start must be a step >= 0, got {self.lr_decay_start}")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
         for name in ("unlabeled_weight", "consistency_weight", "entropy_weight"):

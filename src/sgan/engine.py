@@ -258,6 +258,12 @@ class Trainer:
     def step(self, batch: Batch | None = None) -> dict[str, float]:
         """One training iteration of the algorithm (on `batch`, else the next one); its losses."""
         batch = batch if batch is not None else self.next_batch()
+        start = self.config.lr_decay_start
+        if start is not None:  # linearly to 0 at the schedule's end, as improved-gan's first version
+            lr = self.config.lr * min(1.0, (self.total_steps - self.step_count) / max(self.total_steps - start, 1))
+            for optimizer in self.algorithm.optimizers().values():
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
         with self.precision("discriminator"):
             stats = self.algorithm.step(batch)
         if self.ema is not None:
