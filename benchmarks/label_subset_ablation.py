@@ -28,6 +28,7 @@ VARIANTS: dict[str, list[str]] = {
     "entropy": ["entropy_weight=0.1"],
     "fresh+consistency": ["fresh_generator_noise=true", "consistency_weight=0.05"],
     "all": ["fresh_generator_noise=true", "consistency_weight=0.05", "entropy_weight=0.1"],
+    "adam-inside": ["adam_eps_inside_sqrt=true", "adam_eps=1e-8"],  # improved-gan's Adam
 }
 STEPS_PER_EPOCH = 600
 
