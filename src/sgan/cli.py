@@ -1,4 +1,4 @@
-"""The `sgan` command: data, train, evaluate, sample, baseline, compare, sweep."""
+"""The `sgan` command: data, train, baseline, compare, sweep, evaluate, sample, predict, export."""
 
 from __future__ import annotations
 
@@ -220,6 +220,38 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    from sgan.data import DataError
+    from sgan.predict import format_row, predict_files, write_csv
+
+    rows = predict_files(args.checkpoint, args.paths, top_k=args.top_k, batch_size=args.batch_size)
+    failed = [row for row in rows if row["error"]]
+    if not rows:
+        raise DataError(f"no image files found in {', '.join(args.paths)}")
+    if len(failed) == len(rows):
+        first = failed[0]["error"]
+        raise DataError(first if len(rows) == 1 else f"none of the {len(rows)} files could be classified "
+                        f"(first: {first})")
+    for row in rows:
+        if row["error"]:
+            print(f"sgan: warning: skipped {row['error']}", file=sys.stderr)
+        else:
+            print(format_row(row))
+    if failed:
+        print(f"sgan: {len(rows) - len(failed)} images classified, {len(failed)} files skipped", file=sys.stderr)
+    if args.out:
+        print(f"sgan: wrote {len(rows)} rows to {write_csv(rows, args.out, args.top_k)}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from sgan.export import export_classifier
+
+    path = export_classifier(args.checkpoint, args.out, format=args.format)
+    print(f"wrote the classifier as {args.format} to {path} (input: uint8 images [N, H, W, C], output: logits)")
+    return 0
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from sgan.devices import resolve_device
     from sgan.sweep import plan, run_sweep
@@ -304,6 +336,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="samples.png")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("predict", help="classify image files with a checkpoint's classifier")
+    p.add_argument("checkpoint", metavar="RUN|CHECKPOINT", help="a run directory or a checkpoint file")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files, or folders (searched recursively)")
+    p.add_argument("--top-k", type=int, default=1, metavar="K", help="the K most probable classes (default: 1)")
+    p.add_argument("--out", metavar="FILE.csv", help="also write the predictions as CSV")
+    p.add_argument("--batch-size", type=int, default=256, help="images per forward pass (default: 256)")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("export", help="the classifier with its input scaling, as TorchScript or ONNX")
+    p.add_argument("checkpoint", metavar="RUN|CHECKPOINT", help="a run directory or a checkpoint file")
+    p.add_argument("--format", required=True, choices=["torchscript", "onnx"],
+                   help="onnx needs pip install 'sgan[onnx]'")
+    p.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    p.set_defaults(func=cmd_export)
     return parser
 
 
