@@ -307,7 +307,9 @@ def test_ctrl_c_stops_the_sweep_and_a_rerun_resumes_it(tmp_path, tiny_runs, monk
         run_sweep(specs, tmp_path, TINY, log=lambda line: None)
     assert [c[1] for c in calls] == [0, 0, 1]  # seed 2 never started
     assert (tmp_path / "gia-sgan-20-s1" / "checkpoint.pt").is_file()
-    assert not (tmp_path / "gia-sgan-20-s1" / "report.json").exists()
+    # the interrupted run's report says so, and the sweep's results leave it out
+    assert json.loads((tmp_path / "gia-sgan-20-s1" / "report.json").read_text())["stopped"] == "signal SIGINT"
+    assert [r["seed"] for r in collect_reports(tmp_path)] == [0]
 
     calls = count_steps(monkeypatch)
     reports, failures = run_sweep(specs, tmp_path, TINY, log=lambda line: None)
