@@ -58,10 +58,11 @@ def sevens(run_dir: Path) -> dict | None:
         return None
     result = evaluate_checkpoint(path)
     seven = result["confusion"][7]
+    per_class = [1.0 if a is None else a for a in result["per_class_accuracy"]]
     return {"step": int(load_checkpoint(path)["step"]), "accuracy": result["accuracy"], "errors": result["errors"],
             "class7": result["per_class_accuracy"][7], "7_as_2": seven[2], "7_as_8": seven[8],
-            "7_as_9": seven[9], "worst_class": min(range(10), key=lambda k: result["per_class_accuracy"][k]),
-            "worst_class_accuracy": min(result["per_class_accuracy"])}
+            "7_as_9": seven[9], "worst_class": min(range(10), key=lambda k: per_class[k]),
+            "worst_class_accuracy": min(per_class)}
 
 
 def main() -> None:

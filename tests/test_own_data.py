@@ -294,3 +294,63 @@ def test_a_sweep_leaves_interrupted_reports_out_and_needs_test_images(tmp_path):
     root = make_folder(tmp_path / "pets", test=None)
     run = run_cli("sweep", "--data", str(root), "--out", str(tmp_path / "s"), cache=tmp_path / "x")
     assert_one_line_error(run, "a sweep compares test accuracies", "has no test images")
+
+
+# ------------------------------------------------------------------------------ found by trying it as a user
+@pytest.mark.parametrize("arrays, fragments", [
+    (dict(y_labeled=np.array([0, 1, 2, 0, 1, -1])), ("y_labeled holds label -1", "class indices 0..K-1")),
+    (dict(classes=np.array(["a", "a", "b"])), ("classes names a more than once",)),
+])
+def test_more_npz_mistakes(tmp_path, arrays, fragments):
+    with pytest.raises(DataError, match=".*".join(fragments)):
+        load_arrays(npz(tmp_path / "bad.npz", **arrays))
+
+
+def test_a_single_npy_array_is_refused_in_one_line(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((3, 8, 8), np.uint8))
+    run = run_cli("train", "--data", str(tmp_path / "x.npy"), "--out", str(tmp_path / "r"), cache=tmp_path / "x")
+    assert_one_line_error(run, "x.npy: a single .npy array", "np.savez")
+
+
+def test_a_dangling_link_is_skipped_as_unreadable(tmp_path):
+    root = make_folder(tmp_path / "pets")
+    (root / "unlabeled" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    split = own_split(root, progress=False)
+    assert len(split.unlabeled_images) == 24 and "gone.png" in split.notes[0]
+
+
+def test_a_class_without_test_images_has_no_test_accuracy_rather_than_zero(tmp_path):
+    root = make_folder(tmp_path / "pets")
+    for f in (root / "test" / "dog").iterdir():
+        f.unlink()
+    result = Trainer(small(tmp_path / "run", data=str(root)), progress=False).fit()
+    assert result["per_class_accuracy"][1] is None and result["per_class_accuracy"][0] is not None
+    assert "n/a (no test images)" in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_sgan_data_summarises_own_images(tmp_path):
+    root = make_folder(tmp_path / "pets")
+    run = run_cli("data", "--data", str(root), "--out", str(tmp_path / "d"), cache=tmp_path / "x")
+    assert run.returncode == 0, run.stderr
+    assert "12 labeled, 12 unlabeled, 6 test; 24x24, RGB" in run.stdout and "eel" in run.stdout
+    assert (tmp_path / "d" / "pets-labeled.png").exists()
+
+
+def test_config_reruns_refuse_other_options_and_an_early_stop_is_restarted_not_resumed(tmp_path):
+    root = make_folder(tmp_path / "pets")
+    config = small(tmp_path / "run", data=str(root))
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_text(json.dumps(config.to_dict()))
+    run = run_cli("train", "--config", str(tmp_path / "run" / "config.json"), "--seed", "5", "--out",
+                  str(tmp_path / "r2"), cache=tmp_path / "x")
+    assert_one_line_error(run, "--seed cannot change it")
+    run = run_cli("train", "--resume", str(tmp_path / "run"), cache=tmp_path / "x")
+    assert_one_line_error(run, "stopped before its first checkpoint", "sgan train --config")
+
+
+def test_a_run_whose_images_moved_says_so(tmp_path):
+    root = make_folder(tmp_path / "pets")
+    Trainer(small(tmp_path / "run", data=str(root)), progress=False).fit()
+    root.rename(tmp_path / "elsewhere")
+    run = run_cli("evaluate", str(tmp_path / "run" / "checkpoint.pt"), cache=tmp_path / "x")
+    assert_one_line_error(run, "the run's images are not there")

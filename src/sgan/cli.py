@@ -84,7 +84,8 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
     return dict(
         steps=args.steps, batch_size=args.batch_size, dataset=args.dataset, data_dir=args.data_dir,
         sample_interval=args.sample_interval, precision=args.precision, channels_last=args.channels_last,
-        device=args.device, data=args.data, channels=args.channels, image_size=args.image_size, strict=args.strict,
+        device=args.device, data=str(Path(args.data).absolute()) if args.data else None, channels=args.channels,
+        image_size=args.image_size, strict=args.strict,
         compile=args.compile, tensorboard=args.tensorboard, threads=args.threads, **single,
         **parse_settings(getattr(args, "set", [])),
     )
@@ -107,10 +108,35 @@ def parse_settings(settings: list[str]) -> dict[str, Any]:
 def cmd_data(args: argparse.Namespace) -> int:
     from sgan.data import data_summary, format_summary
 
+    if args.data:
+        return own_data_summary(args.data, Path(args.out))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     summary = data_summary(args.dataset, args.data_dir, out_png=out / f"{args.dataset}-examples.png")
     print(format_summary(summary))
+    return 0
+
+
+def own_data_summary(data: str, out: Path) -> int:
+    """`sgan data --data`: the classes, counts and shape a run on the user's images would see, and a grid."""
+    import numpy as np
+
+    from sgan.data.split import own_split
+    from sgan.report import save_grid
+
+    split = own_split(data, unlabeled="rest", pixel_range="unit")
+    c, h, w = split.image_shape
+    labeled = np.bincount(split.labeled_targets.numpy(), minlength=split.num_classes)
+    test = np.bincount(split.test_targets.numpy(), minlength=split.num_classes)
+    width = max(len("class"), *(len(name) for name in split.classes))
+    lines = [f"data        {split.source}",
+             f"images      {len(split.labeled_images)} labeled, {len(split.unlabeled_images)} unlabeled, "
+             f"{len(split.test_images) or 'no'} test; {h}x{w}, {'RGB' if c == 3 else 'greyscale'}",
+             *(f"note        {n}" for n in split.notes), "", f"{'class':<{width}}  {'labeled':>7}  {'test':>6}"]
+    lines += [f"{name:<{width}}  {a:>7}  {b:>6}" for name, a, b in zip(split.classes, labeled, test, strict=True)]
+    out.mkdir(parents=True, exist_ok=True)
+    grid = save_grid(split.labeled_images[:100], out / f"{Path(data).stem}-labeled.png", "unit")
+    print("\n".join([*lines, "", f"grid        {grid} (the first 100 labeled images)"]))
     return 0
 
 
@@ -125,8 +151,15 @@ def cmd_train(args: argparse.Namespace, method: str = "sgan") -> int:
         if getattr(args, "config", None):
             from sgan.config import on_this_machine
 
+            given = [k for k, v in run_options(args).items() if v is not None and k not in (*RESUME_OPTIONS, "out")]
+            if given or args.preset:
+                names = ", ".join("--" + k.replace("_", "-") for k in (given or ["preset"]))
+                raise ValueError(f"--config {args.config} reruns that configuration; {names} cannot change it "
+                                 "(only --out, --steps, --threads, --data-dir and --device may)")
             # where and how this machine runs it; the rest is the saved run's
             config = on_this_machine(load_config_file(args.config), args.threads, args.data_dir, args.device)
+            if args.steps:
+                config = config.with_steps(args.steps)
             if args.out:
                 config = config.replace(out=args.out)
         else:
@@ -206,7 +239,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     result = evaluate_checkpoint(args.checkpoint, data_dir=args.data_dir)
     print(f"{args.checkpoint}: test accuracy {100 * result['accuracy']:.2f}% ({result['errors']} errors in "
           f"{result['size']}; {result['evaluated_with']}, step {result['step']})")
-    print("per-class accuracy: " + " ".join(f"{name}:{100 * a:.1f}"
+    print("per-class accuracy: " + " ".join(f"{name}:" + ("n/a" if a is None else f"{100 * a:.1f}")
                                             for name, a in zip(result["classes"], result["per_class_accuracy"],
                                                                strict=True)))
     return 0
@@ -224,6 +257,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from sgan.data import DataError
     from sgan.predict import format_row, predict_files, write_csv
 
+    if args.out and not Path(args.out).resolve().parent.is_dir():
+        raise ValueError(f"--out {args.out}: the folder {Path(args.out).parent} does not exist")
     rows = predict_files(args.checkpoint, args.paths, top_k=args.top_k, batch_size=args.batch_size)
     failed = [row for row in rows if row["error"]]
     if not rows:
@@ -238,7 +273,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
         else:
             print(format_row(row))
     if failed:
-        print(f"sgan: {len(rows) - len(failed)} images classified, {len(failed)} files skipped", file=sys.stderr)
+        done = len(rows) - len(failed)
+        print(f"sgan: {done} image{'s' * (done != 1)} classified, {len(failed)} file{'s' * (len(failed) != 1)} "
+              "skipped", file=sys.stderr)
     if args.out:
         print(f"sgan: wrote {len(rows)} rows to {write_csv(rows, args.out, args.top_k)}", file=sys.stderr)
     return 0
@@ -295,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("data", help="summarise a dataset and draw examples of each class")
     p.add_argument("--dataset", default="mnist", choices=list(DATASETS))
     p.add_argument("--data-dir")
+    p.add_argument("--data", metavar="DIR|FILE.npz", help="your own images instead: what sgan train --data would see")
     p.add_argument("--out", default="runs/data", help="folder for the example grid (default: runs/data)")
     p.set_defaults(func=cmd_data)
 

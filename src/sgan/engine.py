@@ -30,7 +30,7 @@ from sgan.algorithms import algorithm_class
 from sgan.algorithms.base import Batch
 from sgan.checkpoint import CheckpointError, checkpoint_config, load_checkpoint, load_state, save_checkpoint
 from sgan.config import Config, config_from_dict, on_this_machine
-from sgan.data import SemiSupervisedSplit, make_split
+from sgan.data import DataError, SemiSupervisedSplit, make_split
 from sgan.data.split import own_split
 from sgan.devices import autocast, resolve_device, rng_state, set_rng_state
 from sgan.evaluation import evaluate
@@ -128,6 +128,9 @@ def match_layouts(optimizer: torch.optim.Optimizer) -> None:
 def run_split(config: Config, progress: bool = True) -> SemiSupervisedSplit:
     """The data a run trains on: the user's own images where `data` is set, else a named dataset."""
     if config.data is not None:
+        if not Path(config.data).exists():
+            raise DataError(f"{config.data}: the run's images are not there (moved or removed?); put them back "
+                            "there, or train anew with --data")
         split = own_split(config.data, config.channels, config.image_size, config.strict, config.unlabeled,
                           config.pixel_range, progress)
         for note in split.notes:
@@ -547,6 +550,9 @@ def resume(run: str | Path, steps: int | None = None, threads: int | None = None
     The run directory is the checkpoint's folder.
     """
     path = Path(run)
+    if path.is_dir() and not (path / "checkpoint.pt").exists() and (path / "config.json").exists():
+        raise TrainingError(f"{path} stopped before its first checkpoint, so there is nothing to resume; start it "
+                            f"again with: sgan train --config {path / 'config.json'} --out {path}")
     state = load_checkpoint(path)
     config = checkpoint_config(state, path)
     run_dir = path if path.is_dir() else path.parent

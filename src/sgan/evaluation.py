@@ -34,10 +34,12 @@ def evaluate(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, num_
     true = targets.cpu().numpy()
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(confusion, (true, pred), 1)
-    per_class = confusion.diagonal() / np.maximum(confusion.sum(1), 1)
+    counts = confusion.sum(1)
+    # None for a class without test images: no accuracy to report, rather than 0%
+    per_class = [round(float(d / n), 6) if n else None for d, n in zip(confusion.diagonal(), counts, strict=True)]
     return {
         "accuracy": float((pred == true).mean()),
         "errors": int((pred != true).sum()),
-        "per_class_accuracy": [round(float(a), 6) for a in per_class],
+        "per_class_accuracy": per_class,
         "confusion": confusion.tolist(),
     }

@@ -124,7 +124,8 @@ def write_run_report(run_dir: Path, result: dict[str, Any], history: list[dict[s
         "",
     ]
     if has_test:
-        per_class = " | ".join(f"{100 * a:.1f}" for a in result["per_class_accuracy"])
+        per_class = " | ".join("n/a (no test images)" if a is None else f"{100 * a:.1f}"
+                               for a in result["per_class_accuracy"])
         lines += ["| class | " + " | ".join(classes) + " |", "|---" * (len(classes) + 1) + "|",
                   f"| test accuracy (%) | {per_class} |", ""]
     if result.get("warnings"):
@@ -135,6 +136,7 @@ def write_run_report(run_dir: Path, result: dict[str, Any], history: list[dict[s
         lines += ["## Training curves", "", "![curves](curves.png)", ""]
     if has_test:
         lines += ["## Confusion matrix (test)", "", "![confusion](confusion.png)", ""]
-    lines += ["Files: `config.json` (rerun with `sgan train --config config.json --out NEW_DIR`), `history.csv`, "
-              "`checkpoint.pt`, `report.json`.", ""]
+    files = [f"`{name}`" for name in ("history.csv", "checkpoint.pt") if (run_dir / name).exists()]
+    lines += ["Files: `config.json` (rerun with `sgan train --config config.json --out NEW_DIR`), "
+              + ", ".join([*files, "`report.json`"]) + ".", ""]
     write_text(run_dir / "report.md", "\n".join(lines))

@@ -65,12 +65,19 @@ def load_arrays(path: str | Path, channels: int | None = None, image_size: int |
     "test": (x, y) or None, "classes", "notes", "source"}, uint8 [N, H, W, C]."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            z = {k: npz[k] for k in npz.files}
+        loaded = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        reason = "object arrays are not read (classes must be strings)" if "allow_pickle" in str(e) else str(e)
+        raise DataError(f"{path}: not a readable .npz archive ({e})") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise DataError(f"{path}: a single .npy array; --data needs an .npz holding x_labeled, y_labeled and "
+                        "x_unlabeled (np.savez)")
+    try:
+        with loaded as npz:
+            z = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        reason = "object arrays are not read: classes must be strings" if "allow_pickle" in str(e) else str(e)
         raise DataError(f"{path}: not a readable .npz archive ({reason})") from None
     missing = [k for k in REQUIRED if k not in z]
     if missing:
@@ -88,14 +95,20 @@ def load_arrays(path: str | Path, channels: int | None = None, image_size: int |
         raise DataError(f"{path}: x_labeled holds no images")
     if not len(x_unl):
         raise DataError(f"{path}: x_unlabeled holds no images; a semi-supervised run learns from them")
+    for name, y in (("y_labeled", y_lab), ("y_test", None if test is None else test[1])):
+        if y is not None and len(y) and y.min() < 0:
+            raise DataError(f"{path}: {name} holds label {y.min()}; labels are class indices 0..K-1")
     if "classes" in z:
         classes = [str(c) for c in np.atleast_1d(z["classes"])]
+        repeated = sorted({c for c in classes if classes.count(c) > 1})
+        if repeated:
+            raise DataError(f"{path}: classes names {', '.join(repeated)} more than once; each class needs its own "
+                            "name")
     else:
-        classes = [str(k) for k in range(int(y_lab.max()) + 1)] if y_lab.min() >= 0 else []
+        classes = [str(k) for k in range(int(y_lab.max()) + 1)]
     for name, y in (("y_labeled", y_lab), ("y_test", None if test is None else test[1])):
-        if y is not None and len(y) and (y.min() < 0 or y.max() >= max(len(classes), 1)):
-            bad = y.min() if y.min() < 0 else y.max()
-            raise DataError(f"{path}: {name} holds label {bad}, outside 0..{len(classes) - 1} "
+        if y is not None and len(y) and y.max() >= len(classes):
+            raise DataError(f"{path}: {name} holds label {y.max()}, outside 0..{len(classes) - 1} "
                             f"({len(classes)} classes)")
     present = np.unique(y_lab)
     if len(present) < 2:
@@ -116,6 +129,7 @@ def load_arrays(path: str | Path, channels: int | None = None, image_size: int |
         changed += n
         test = (x_test, test[1])
     if changed:
-        notes.append(f"{changed} images converted to {size[0]}x{size[1]} {'RGB' if c == 3 else 'greyscale'}")
+        notes.append(f"{changed} image{'s' * (changed > 1)} converted to {size[0]}x{size[1]} "
+                     f"{'RGB' if c == 3 else 'greyscale'}")
     out.update(labeled=(x_lab, y_lab), unlabeled=x_unl, test=test, classes=classes, notes=notes, source=path)
     return out

@@ -47,8 +47,8 @@ def class_folders(folder: Path) -> dict[str, list[Path]]:
         raise DataError(f"{folder}: missing; expected {folder}/<class>/... (one folder per class)")
     loose = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
     if loose:
-        raise DataError(f"{loose[0]}: an image directly in {folder.name}/; put it in the folder of its class "
-                        f"({folder.name}/<class>/{loose[0].name})")
+        raise DataError(f"{loose[0]}: a file directly in {folder.name}/, where only class folders belong; move an "
+                        f"image into its class's folder ({folder.name}/<class>/{loose[0].name}), or remove the file")
     return {d.name: list_files(d) for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")}
 
 
@@ -161,8 +161,12 @@ def cache_key(root: Path, layout: dict, channels: int, size: tuple[int, int]) ->
     for role in ROLES:
         for cls, files in layout.get(role, {}).items():
             for path in files:
-                st = path.stat()
-                h.update(f"{role}|{cls}|{path.relative_to(root)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+                try:
+                    st = path.stat()
+                    stamp = f"{st.st_size}|{st.st_mtime_ns}"
+                except OSError:  # a dangling link: decoding skips it as unreadable
+                    stamp = "missing"
+                h.update(f"{role}|{cls}|{path.relative_to(root)}|{stamp}\n".encode())
     return h.hexdigest()
 
 
@@ -221,7 +225,8 @@ def _from_arrays(data: dict, classes: list[str], root: Path, strict: bool) -> di
                      "--strict refuses them")
     h, w = (int(v) for v in data["size"])
     if int(data["converted"]):
-        notes.append(f"{int(data['converted'])} images converted to {h}x{w} "
+        n = int(data["converted"])
+        notes.append(f"{n} image{'s' * (n > 1)} converted to {h}x{w} "
                      f"{'RGB' if int(data['channels']) == 3 else 'greyscale'}")
     out = {"classes": classes, "notes": notes, "source": root}
     for k, role in enumerate(ROLES):
