@@ -9,7 +9,8 @@ data whose answer is known:
 
 The labeled images are the ones `--dataset NAME --seed SEED` draws with balanced selection
 (sgan.data.select_labeled), and file names are the dataset's indices, zero-padded, so that the
-folders hold the same images in the same order as the named dataset.
+folders hold the same images as the named dataset, unlabeled ones in its order. Classes are
+numbered by sorted folder name, which may differ from the dataset's numbering.
 """
 
 from __future__ import annotations

@@ -263,3 +263,18 @@ def test_lr_decays_linearly_to_zero_from_lr_decay_start(tmp_path) -> None:
     # steps 0-5 at lr, then (10 - s) / 4 of it: 1, 0.75, 0.5, 0.25 at steps 6-9
     assert seen == pytest.approx([1e-3] * 7 + [7.5e-4, 5e-4, 2.5e-4])
     assert t.algorithm.opt_g.param_groups[0]["lr"] == pytest.approx(2.5e-4)
+
+
+@pytest.mark.parametrize("term, option", [("consistency_loss", "consistency_weight"),
+                                          ("entropy_loss", "entropy_weight")])
+def test_each_term_reaches_the_discriminators_update(tmp_path, monkeypatch, term, option) -> None:
+    from sgan import losses
+
+    # a term that is NaN: the discriminator's weights turn NaN if and only if the term is in its loss
+    monkeypatch.setattr(losses, term, lambda logits, *rest: logits.sum() * float("nan"))
+    off = _fm_trainer(tmp_path / "off")
+    off.step()
+    assert all(torch.isfinite(p).all() for p in off.discriminator.parameters())
+    on = _fm_trainer(tmp_path / "on", **{option: 0.1})
+    on.step()
+    assert not all(torch.isfinite(p).all() for p in on.discriminator.parameters())

@@ -354,3 +354,26 @@ def test_a_run_whose_images_moved_says_so(tmp_path):
     root.rename(tmp_path / "elsewhere")
     run = run_cli("evaluate", str(tmp_path / "run" / "checkpoint.pt"), cache=tmp_path / "x")
     assert_one_line_error(run, "the run's images are not there")
+
+
+def test_sixteen_bit_images_keep_their_range_and_links_back_up_are_listed_once(tmp_path):
+    from sgan.data.images import read_image
+
+    ramp = (np.arange(32 * 32).reshape(32, 32) * 64).astype(np.uint16)  # 0..65472
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    image, changed = read_image(tmp_path / "deep.png", 1, (32, 32))
+    assert changed and image[0, 0, 0] == 0 and image[-1, -1, 0] == 255 and 120 < image[16, 0, 0] < 136
+    root = make_folder(tmp_path / "pets")
+    (root / "unlabeled" / "loop").symlink_to(root / "unlabeled", target_is_directory=True)
+    assert len(folders_module.list_files(root / "unlabeled")) == 12
+
+
+def test_set_refuses_options_with_their_own_flag(tmp_path):
+    run = run_cli("train", "--set", "steps=10", "--out", str(tmp_path / "r"), cache=tmp_path / "x")
+    assert_one_line_error(run, "--set steps: it has its own option, --steps")
+
+
+def test_the_reference_adam_needs_the_reference_epsilon():
+    with pytest.raises(ValueError, match="give the reference's epsilon with it: adam_eps=1e-8"):
+        get_config("improved", adam_eps_inside_sqrt=True)
+    assert get_config("improved", adam_eps_inside_sqrt=True, adam_eps=1e-8).adam_eps == 1e-8

@@ -94,10 +94,18 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
 def parse_settings(settings: list[str]) -> dict[str, Any]:
     """--set OPTION=VALUE pairs; a VALUE that reads as JSON (0.05, true, null) is that value, else a string."""
     values: dict[str, Any] = {}
+    flagged = {"steps", "batch_size", "dataset", "data_dir", "sample_interval", "precision", "channels_last", "device",
+               "data", "channels", "image_size", "strict", "compile", "tensorboard", "threads", "labels", "seed",
+               "label_seed", "out"}
     for item in settings:
         name, sep, text = item.partition("=")
         if not sep or not name:
             raise ValueError(f"--set {item!r}: expected OPTION=VALUE, e.g. --set consistency_weight=0.05")
+        key = name.strip().replace("-", "_")
+        if key in flagged:
+            raise ValueError(f"--set {key}: it has its own option, --{key.replace('_', '-')}")
+        if key in ("preset", "method"):
+            raise ValueError(f"--set {key}: choose it with {'--preset' if key == 'preset' else 'the command'}")
         try:
             values[name.strip().replace("-", "_")] = json.loads(text)
         except json.JSONDecodeError:

@@ -56,7 +56,8 @@ class Config:
     # --- optimisation ------------------------------------------------------------------
     lr: float = 1e-3
     # The step from which the learning rate falls linearly to 0 at the end of the run (None:
-    # constant); improved-gan's first MNIST version: lr 0.001, decay over epochs 200-300.
+    # constant); improved-gan's first MNIST version: lr 0.001, decay over epochs 200-300. The end
+    # is the run's length: resuming with a longer --steps moves it.
     lr_decay_start: int | None = None
     beta1: float = 0.9
     beta2: float = 0.999
@@ -172,6 +173,9 @@ class Config:
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.adam_eps_inside_sqrt and self.adam_eps > 1e-6:
+            raise ValueError(f"adam_eps_inside_sqrt puts adam_eps={self.adam_eps} inside the square root, where it "
+                             "damps every step; give the reference's epsilon with it: adam_eps=1e-8")
         if self.lr_decay_start is not None and self.lr_decay_start < 0:
             raise ValueError(f"lr_decay_start must be a step >= 0, got {self.lr_decay_start}")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:

@@ -301,6 +301,9 @@ class Trainer:
                 return self._fit()
         except RunInUse as e:
             raise TrainingError(str(e)) from None
+        finally:
+            if self.tensorboard is not None:
+                self.tensorboard.close()
 
     def _fit(self) -> dict[str, Any]:
         from sgan import report  # matplotlib is imported only when a run writes its pictures
@@ -337,7 +340,8 @@ class Trainer:
                 if self._stop_signal is not None:
                     self.wall_seconds = time.perf_counter() - start
                     self.save()
-                    self.finish(stopped=f"signal {signal.Signals(self._stop_signal).name}")
+                    if self.step_count < self.total_steps:  # a signal in the last step: the run is complete
+                        self.finish(stopped=f"signal {signal.Signals(self._stop_signal).name}")
                     raise TrainingInterrupted(
                         f"stopped by signal {signal.Signals(self._stop_signal).name} at step {self.step_count}; "
                         f"resume with: sgan train --resume {self.run_dir}"

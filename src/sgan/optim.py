@@ -3,8 +3,9 @@
     m <- b1 m + (1 - b1) g;   v <- b2 v + (1 - b2) g^2
     p <- p - lr * (m / (1 - b1^t)) / sqrt(v / (1 - b2^t) + eps)
 
-PyTorch's Adam divides by sqrt(v_hat) + eps instead. Where gradients are small (v_hat near eps)
-the two differ by up to 1/sqrt(2): benchmarks/results/improved_diagnosis.md measures how often.
+PyTorch's Adam divides by sqrt(v_hat) + eps instead. With eps 1e-8 inside and 1e-4 outside (the
+`improved` preset's stand-in) the two steps differ by up to a factor 1/sqrt(2), where v_hat is
+near 1e-8: benchmarks/results/improved_diagnosis.md measures how often that is.
 """
 
 from __future__ import annotations

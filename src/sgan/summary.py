@@ -37,13 +37,19 @@ def layer_table(model: nn.Module, example: torch.Tensor, title: str) -> str:
 
 def summarize(config: Config) -> str:
     """Both networks as they are built for the config's dataset."""
-    shape = tuple(description(config.dataset)["image_shape"])
+    if config.data is not None:  # own images: their shape and classes, as the run will see them
+        from sgan.engine import run_split
+
+        split = run_split(config, progress=False)
+        shape, num_classes = split.image_shape, split.num_classes
+    else:
+        shape, num_classes = tuple(description(config.dataset)["image_shape"]), config.num_classes
     g = build_generator(config.model, shape, config.z_dim)
-    d = build_discriminator(config.model, shape, config.num_classes)
+    d = build_discriminator(config.model, shape, num_classes)
     z = torch.zeros(2, config.z_dim)
     x = torch.zeros(2, *shape)
     return "\n".join([
         layer_table(g, z, f"Generator ({config.preset}), input z: {tuple(z.shape)}"),
         layer_table(d, x, f"Discriminator ({config.preset}), input: {tuple(x.shape)}, "
-                          f"outputs {config.num_classes} logits"),
+                          f"outputs {num_classes} logits"),
     ])

@@ -15,8 +15,14 @@ class TensorBoardLog:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
             raise ImportError("--tensorboard needs the tensorboard package: pip install 'sgan[tensorboard]'") from None
-        self.writer = SummaryWriter(str(folder))
-        self.pixel_range = pixel_range
+        self._writer_class, self.folder, self.pixel_range = SummaryWriter, folder, pixel_range
+        self._writer = None  # opened at the first evaluation: a run refused before then writes nothing
+
+    @property
+    def writer(self):  # noqa: ANN201 - torch.utils.tensorboard.SummaryWriter
+        if self._writer is None:
+            self._writer = self._writer_class(str(self.folder))
+        return self._writer
 
     def log(self, row: dict[str, float | None], samples: torch.Tensor | None) -> None:
         """One evaluation: every loss and accuracy of `row` at its step, and the generated grid."""
@@ -32,4 +38,6 @@ class TensorBoardLog:
         self.writer.flush()
 
     def close(self) -> None:
-        self.writer.close()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

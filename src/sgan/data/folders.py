@@ -34,8 +34,13 @@ CHUNK = 512  # files per task: large enough that a task's overhead is small, sma
 
 def list_files(folder: Path) -> list[Path]:
     """Every non-hidden file below `folder`, sorted, hidden folders skipped."""
-    found = []
+    found, seen = [], set()
     for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:  # a link back up the tree: its files are listed once already
+            dirs[:] = []
+            continue
+        seen.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         found += [Path(root) / f for f in sorted(files) if not f.startswith(".")]
     return found

@@ -30,7 +30,7 @@ def probe(path: Path) -> tuple[tuple[int, int], str]:
         with Image.open(path) as im:
             width, height = im.size
             return (height, width), im.mode
-    except (UnidentifiedImageError, OSError, ValueError) as e:
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
         raise DataError(f"{path}: not a readable image ({reason(e)})") from None
 
 
@@ -51,6 +51,9 @@ def read_image(path: str | Path, channels: int, size: tuple[int, int]) -> tuple[
         with Image.open(path) as im:
             im.load()
             changed = False
+            if im.mode in ("I;16", "I;16L", "I;16B", "I", "F"):  # 16-bit or float greyscale: to 0-255, not clipped
+                im = Image.fromarray(to_eight_bits(np.asarray(im), im.mode.startswith("I;16")), mode="L")
+                changed = True
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
                 rgba = im.convert("RGBA")
                 im = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -64,9 +67,23 @@ def read_image(path: str | Path, channels: int, size: tuple[int, int]) -> tuple[
                 im = im.resize((width, height), Image.BILINEAR)
                 changed = True
             array = np.asarray(im, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise DataError(f"{path}: not a readable image ({reason(e)})") from None
     return array.reshape(height, width, channels), changed
+
+
+def to_eight_bits(a: np.ndarray, sixteen_bit: bool) -> np.ndarray:
+    """Greyscale of more than 8 bits to uint8: 16-bit images by 65535, floats in [0, 1] by 1, 32-bit
+    integers by 255 where they fit in it, else by 65535 or their own maximum."""
+    x = a.astype(np.float64)
+    high = float(x.max(initial=0))
+    if sixteen_bit:
+        top = 65535.0
+    elif a.dtype.kind == "f" and high <= 1.0:
+        top = 1.0
+    else:
+        top = 255.0 if high <= 255 else 65535.0 if high <= 65535 else high
+    return np.clip(np.rint(x / top * 255.0), 0, 255).astype(np.uint8)
 
 
 def reason(error: BaseException) -> str:

@@ -182,10 +182,13 @@ def has_test_images(data: str | Path) -> bool:
     if path.is_dir():
         return (path / "test").is_dir()
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return "x_test" in z.files
-    except (OSError, ValueError):
-        return False  # the run itself says what is wrong with the file
+        loaded = np.load(path, allow_pickle=False)
+    except Exception:  # noqa: BLE001 - a missing or unreadable file: the run itself says what is wrong with it
+        return True
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        return True
+    with loaded:
+        return "x_test" in loaded.files
 
 
 def own_split(data: str | Path, channels: int | None = None, image_size: int | None = None, strict: bool = False,
