@@ -194,7 +194,7 @@ def test_a_loss_that_is_not_finite_at_step_1_names_no_checkpoint(tmp_path, monke
     assert not (tmp_path / "checkpoint.pt").exists()
 
 
-@pytest.mark.parametrize("delay", [0.4, 0.7, 1.0])
+@pytest.mark.parametrize("delay", [0.1, 0.4, 0.7, 1.0])
 def test_ctrl_c_while_starting_ends_without_a_traceback(tmp_path, delay):
     # Early: sgan and torch are importing; later: the data error is out and torch's exit handlers run.
     proc = subprocess.Popen([*CLI, "train", "--steps", "1", "--out", str(tmp_path / "r")], stderr=subprocess.PIPE,

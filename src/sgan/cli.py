@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import signal
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+
+# Run as the `sgan` command, a Ctrl-C while Python loads the modules is held until they are loaded
+# (see `run`), so that it ends the command in one line, not a traceback from inside an import.
+_held: list[int] = []
+if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "sgan":
+    signal.signal(signal.SIGINT, lambda signum, frame: _held.append(signum))
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 if TYPE_CHECKING:
     from sgan.config import Config
 
-# sgan and torch are imported inside main(), so that Ctrl-C while they load ends quietly.
+# sgan's modules are imported inside the commands, so that the command line starts quickly.
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -426,6 +433,18 @@ def _main(argv: list[str] | None) -> int:
 
 def run() -> None:
     """The console entry point: `main`, then an exit that a late Ctrl-C cannot turn into a traceback."""
+    # A Ctrl-C in the middle of numpy's or torch's import leaves the module broken for the rest of
+    # the process (a later import fails with ImportError): those imports finish first, then it counts.
+    signal.signal(signal.SIGINT, lambda signum, frame: _held.append(signum))
+    try:
+        import numpy  # noqa: F401
+        import torch  # noqa: F401
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if _held:
+        print("sgan: interrupted; completed runs and saved checkpoints are kept", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(130)
     code = main()
     # Nothing is left to stop once main has returned; a Ctrl-C in torch's exit handlers would print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
