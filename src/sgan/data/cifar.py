@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sgan.data import sources
-from sgan.data.sources import DataError, content, dataset_files, description, find_dataset, read_bytes, split_keys
+from sgan.data.arrays_dataset import FileParts
+from sgan.data.sources import DataError, content, read_bytes
 
 RECORD_BYTES = 1 + 3 * 32 * 32
 _NUM_LABELS = 10
@@ -46,7 +46,7 @@ def read_cifar(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return images, labels.astype(np.int64)
 
 
-class CIFAR10:
+class CIFAR10(FileParts):
     """CIFAR-10 (Krizhevsky 2009) as uint8 arrays, as torchvision's `CIFAR10` but without transforms.
 
     `images` is [N, 32, 32, 3] (HWC, RGB), `targets` int64 [N]; the training split is the five
@@ -54,31 +54,6 @@ class CIFAR10:
     (its md5 is not published; the archive's is checked whenever the archive is used).
     """
 
-    def __init__(
-        self,
-        root: str | Path | None = None,
-        train: bool = True,
-        download: bool = True,
-        verify: bool = True,
-        name: str = "cifar10",
-    ) -> None:
-        about = description(name)
-        self.name, self.train, self.classes = name, train, list(about["classes"])
-        self.root = find_dataset(name, root, download)
-        keys = split_keys(name, train)
-        if verify:
-            sources.verify(self.root, name, keys)
-        files = dataset_files(self.root, name)
-        parts = [read_cifar(files[key]) for key in keys]
-        self.images = np.concatenate([images for images, _ in parts])
-        self.targets = np.concatenate([labels for _, labels in parts])
+    default_name = "cifar10"
+    read = staticmethod(read_cifar)
 
-    def __len__(self) -> int:
-        return len(self.targets)
-
-    def __getitem__(self, i: int) -> tuple[np.ndarray, int]:
-        return self.images[i], int(self.targets[i])
-
-    def __repr__(self) -> str:
-        split = "train" if self.train else "test"
-        return f"CIFAR10(name={self.name!r}, {split}, {len(self)} examples, root={self.root})"

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from sgan.data import sources
+from sgan.data.arrays_dataset import ImageArrays
 from sgan.data.cifar import CIFAR10
 from sgan.data.sources import DataError, content, dataset_files, description, find_dataset, read_bytes, split_keys
 from sgan.data.svhn import SVHN
@@ -56,7 +57,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     return _parse_idx(content(read_bytes(path), path), path)
 
 
-class MNIST:
+class MNIST(ImageArrays):
     """A dataset in IDX format (MNIST by default) as uint8 arrays, as torchvision's dataset classes.
 
     Arrays rather than tensors, because every user here scales and slices the whole set at
@@ -98,15 +99,6 @@ class MNIST:
                 f"{len(self.classes)} classes"
             )
 
-    def __len__(self) -> int:
-        return len(self.targets)
-
-    def __getitem__(self, i: int) -> tuple[np.ndarray, int]:
-        return self.images[i], int(self.targets[i])
-
-    def __repr__(self) -> str:
-        split = "train" if self.train else "test"
-        return f"MNIST(name={self.name!r}, {split}, {len(self)} examples, root={self.root})"
 
 
 Dataset = MNIST | CIFAR10 | SVHN

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sgan.data import sources
-from sgan.data.sources import DataError, content, dataset_files, description, find_dataset, read_bytes, split_keys
+from sgan.data.arrays_dataset import FileParts
+from sgan.data.sources import DataError, content, read_bytes
 
 _HEADER_BYTES = 128
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -193,7 +193,7 @@ def read_svhn(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-class SVHN:
+class SVHN(FileParts):
     """SVHN's cropped digits as uint8 arrays, as torchvision's `SVHN` but without transforms.
 
     `images` is [N, 32, 32, 3] (HWC, RGB), `targets` int64 [N] with the digit 0 as label 0
@@ -201,31 +201,6 @@ class SVHN:
     `test_32x32.mat` (26,032); both are checked by md5 when `verify` is on.
     """
 
-    def __init__(
-        self,
-        root: str | Path | None = None,
-        train: bool = True,
-        download: bool = True,
-        verify: bool = True,
-        name: str = "svhn",
-    ) -> None:
-        about = description(name)
-        self.name, self.train, self.classes = name, train, list(about["classes"])
-        self.root = find_dataset(name, root, download)
-        keys = split_keys(name, train)
-        if verify:
-            sources.verify(self.root, name, keys)
-        files = dataset_files(self.root, name)
-        parts = [read_svhn(files[key]) for key in keys]
-        self.images = np.concatenate([images for images, _ in parts])
-        self.targets = np.concatenate([labels for _, labels in parts])
+    default_name = "svhn"
+    read = staticmethod(read_svhn)
 
-    def __len__(self) -> int:
-        return len(self.targets)
-
-    def __getitem__(self, i: int) -> tuple[np.ndarray, int]:
-        return self.images[i], int(self.targets[i])
-
-    def __repr__(self) -> str:
-        split = "train" if self.train else "test"
-        return f"SVHN(name={self.name!r}, {split}, {len(self)} examples, root={self.root})"
