@@ -80,3 +80,22 @@ def load_benchmark():
         return module
 
     return load
+
+
+@pytest.fixture
+def sigterm_at_step(monkeypatch):
+    """`sigterm_at_step(trainer, n)`: the process gets SIGTERM as the trainer begins step n (0-based),
+    as a user's `kill` mid-run; the trainer finishes that step, saves and stops."""
+    import signal
+
+    def arm(trainer, n: int) -> None:
+        original = trainer.step
+
+        def step(batch=None):
+            if trainer.step_count == n:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return original(batch)
+
+        monkeypatch.setattr(trainer, "step", step)
+
+    return arm

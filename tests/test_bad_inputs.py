@@ -165,17 +165,10 @@ def test_a_full_disk_keeps_the_previous_checkpoint_and_leaves_no_temporary_file(
 
 
 # -------------------------------------------------------------------- 7. exact resume, history too
-def test_a_resumed_run_writes_the_same_history(tmp_path, same_split, monkeypatch):
+def test_a_resumed_run_writes_the_same_history(tmp_path, same_split, sigterm_at_step):
     straight = train(small("gia", tmp_path / "a", steps=6, sample_interval=3), progress=False, split=same_split)
     t = Trainer(small("gia", tmp_path / "b", steps=6, sample_interval=3), split=same_split, progress=False)
-    original = t.step
-
-    def step(batch=None):
-        if t.step_count == 4:  # mid-interval: steps 4 and 5 of the second interval are split
-            os.kill(os.getpid(), signal.SIGTERM)
-        return original(batch)
-
-    monkeypatch.setattr(t, "step", step)
+    sigterm_at_step(t, 4)  # mid-interval: steps 4 and 5 of the second interval are split
     with pytest.raises(TrainingInterrupted):
         t.fit()
     resumed = resume(tmp_path / "b", progress=False)

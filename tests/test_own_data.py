@@ -230,19 +230,10 @@ def test_an_npz_missing_its_arrays_or_not_an_npz(tmp_path):
 
 
 # ------------------------------------------------------------------------------ an interrupted run
-def test_an_interrupted_run_still_writes_its_report(tmp_path, monkeypatch):
-    import signal
-
+def test_an_interrupted_run_still_writes_its_report(tmp_path, sigterm_at_step):
     root = make_folder(tmp_path / "pets")
     t = Trainer(small(tmp_path / "run", data=str(root), steps=6, sample_interval=2), progress=False)
-    original = t.step
-
-    def step(batch=None):
-        if t.step_count == 2:
-            os.kill(os.getpid(), signal.SIGTERM)
-        return original(batch)
-
-    monkeypatch.setattr(t, "step", step)
+    sigterm_at_step(t, 2)
     with pytest.raises(TrainingInterrupted):
         t.fit()
     report = json.loads((tmp_path / "run" / "report.json").read_text())

@@ -1,8 +1,6 @@
 """The training step and loop on small synthetic data: isolation of the three updates, label
 accounting, checkpoints, resume, reproducibility, divergence and signals."""
 
-import os
-import signal
 from pathlib import Path
 
 import pytest
@@ -205,18 +203,11 @@ def test_non_finite_loss_stops_with_message_and_keeps_last_good_checkpoint(tmp_p
     assert all(torch.isfinite(v).all() for v in state["discriminator"].values() if v.is_floating_point())
 
 
-def test_sigterm_saves_a_checkpoint_that_resumes(tmp_path, monkeypatch):
+def test_sigterm_saves_a_checkpoint_that_resumes(tmp_path, monkeypatch, sigterm_at_step):
     split = synthetic_split()
     monkeypatch.setattr("sgan.engine.make_split", lambda **kw: split)
     t = Trainer(small("gia", tmp_path, steps=8, sample_interval=100), split=split, progress=False)
-    original = t.step
-
-    def step(batch=None):
-        if t.step_count == 2:
-            os.kill(os.getpid(), signal.SIGTERM)
-        return original(batch)
-
-    monkeypatch.setattr(t, "step", step)
+    sigterm_at_step(t, 2)
     with pytest.raises(TrainingInterrupted, match="SIGTERM at step 3"):
         t.fit()
     assert load_checkpoint(tmp_path / "run")["step"] == 3
