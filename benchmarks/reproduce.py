@@ -3,6 +3,12 @@
     python benchmarks/reproduce.py                      # gia and stacked, seeds 0-2
     python benchmarks/reproduce.py --presets gia --seeds 5
     python benchmarks/reproduce.py --publish-only   # aggregate what is complete so far
+    python benchmarks/reproduce.py --presets improved-fast --label-seeds 0-9 --no-baseline --workers 2
+    python benchmarks/reproduce.py --presets improved-fast --label-seeds 0 --seeds 5 --no-baseline --workers 2
+
+With --label-seeds, each labeled subset is drawn apart from the training seed: alone, label seed
+k trains with seed k (ten subsets, ten runs); with --seeds N, every subset with seeds 0..N-1
+(the paper's other protocol: one subset, several training seeds).
 
 Runs go to runs/reproduce/ (not committed); rerunning skips complete runs and resumes
 interrupted ones. Each complete run's report.json is also kept, committed, in
@@ -20,6 +26,8 @@ import json
 import shutil
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from sgan.config import CHOICES, run_config
 from sgan.engine import TrainingInterrupted
@@ -60,21 +68,97 @@ def publish(out: str | Path) -> str:
     RESULTS.mkdir(exist_ok=True)
     shutil.copy(Path(out) / "results.md", RESULTS / "reproduction.md")
     shutil.copy(Path(out) / "results.csv", RESULTS / "reproduction.csv")
-    fields = ["preset", "method", "labels", "precision", "seed", "steps", "test_accuracy", "test_errors",
+    fields = ["preset", "method", "labels", "precision", "seed", "label_seed", "steps", "test_accuracy", "test_errors",
               "wall_seconds", "seconds_per_step", "labeled_indices_sha256"]
     with open(RESULTS / "reproduction_runs.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields + ["cpu", "torch_threads"])
         writer.writeheader()
         for r in reports:
-            writer.writerow({**{k: r[k] for k in fields}, "cpu": r["machine"]["cpu"],
+            writer.writerow({**{k: r.get(k, r["seed"]) for k in fields}, "cpu": r["machine"]["cpu"],
                              "torch_threads": r["machine"]["torch_threads"]})
+    (RESULTS / "label_subsets.md").write_text(subset_tables([r for r in reports if r["method"] == "sgan"]))
     return (RESULTS / "reproduction.md").read_text()
+
+
+def subset_tables(reports: list[dict]) -> str:
+    """Per-run tables of the SGAN runs: each labeled subset with its own seed (label seed k, seed
+    k), then each subset trained with several seeds. Final figures: the run's last evaluation."""
+
+    def row(r: dict) -> str:
+        per_class = r["per_class_accuracy"]
+        worst = min(range(len(per_class)), key=lambda k: per_class[k])
+        return (f"| {r['label_seed']} | {r['seed']} | {100 * r['test_accuracy']:.2f}% | {r['test_errors']} | "
+                f"{100 * per_class[7]:.1f}% | {worst} ({100 * per_class[worst]:.1f}%) |")
+
+    def summary(rs: list[dict]) -> str:
+        acc = np.array([r["test_accuracy"] for r in rs])
+        err = np.array([r["test_errors"] for r in rs])
+        ddof = 1 if len(rs) > 1 else 0
+        return (f"{len(rs)} run(s): **{100 * acc.mean():.2f} ± {100 * acc.std(ddof=ddof):.2f}%**, "
+                f"{err.mean():.1f} ± {err.std(ddof=ddof):.1f} errors; lowest {100 * acc.min():.2f}%; "
+                f"{int((acc >= 0.99).sum())} of {len(rs)} at 99.00% or more.")
+
+    head = ["| label seed | seed | test accuracy | errors | class 7 | worst class |", "|---:|---:|---:|---:|---:|---:|"]
+    out = ["# SGAN accuracy by labeled subset", "",
+           "100 labels, 10 per class, from `benchmarks/reproduce.py` (command beside each table); each",
+           "run's final evaluation on the 10,000 test images. Mean ± standard deviation (ddof=1).", ""]
+    cells: dict[tuple, list[dict]] = {}
+    for r in reports:
+        label_seed = r.get("label_seed", r["seed"])
+        cells.setdefault((r["preset"], r["precision"], r["steps"]), []).append({**r, "label_seed": label_seed})
+    for (preset, precision, steps), rs in sorted(cells.items()):
+        paired = sorted((r for r in rs if r["label_seed"] == r["seed"]), key=lambda r: r["label_seed"])
+        if paired:
+            # runs planned with --label-seeds are named -L<k>-s<k>; older ones (--seeds N) -s<k>
+            own = all("-L" in Path(r.get("run_dir", "")).name for r in paired)
+            grid = (f"--label-seeds {','.join(str(r['label_seed']) for r in paired)} --no-baseline" if own
+                    else f"--seeds {len(paired)}")
+            out += [f"## `{preset}` ({precision}, {steps} steps): label seed k with training seed k", "",
+                    f"    python benchmarks/reproduce.py --presets {preset} {grid} --workers 2", "",
+                    *head, *map(row, paired), "", summary(paired), ""]
+        by_subset: dict[int, list[dict]] = {}
+        for r in rs:
+            by_subset.setdefault(r["label_seed"], []).append(r)
+        for label_seed, group in sorted(by_subset.items()):
+            if len(group) > 1 and len(group) > sum(r["seed"] == label_seed for r in group):
+                group = sorted(group, key=lambda r: r["seed"])
+                out += [f"## `{preset}` ({precision}, {steps} steps): label seed {label_seed}, several training seeds",
+                        "", f"    python benchmarks/reproduce.py --presets {preset} --label-seeds {label_seed} "
+                        f"--seeds {len(group)} --no-baseline --workers 2", "", *head, *map(row, group), "",
+                        summary(group), ""]
+    return "\n".join(out)
+
+
+def seed_list(text: str) -> list[int]:
+    """"0-9" or "3,4,0" -> the seeds, in that order."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            first, _, last = part.partition("-")
+            seeds += list(range(int(first), int(last) + 1)) if last else [int(first)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give seeds as 0-9 or 3,4,0") from None
+    return seeds
+
+
+def runs(presets: list[str], seeds: int | None, label_seeds: list[int] | None, baseline: bool,
+         precision: str | None) -> list:
+    """The planned runs: seeds 0..N-1; or per labeled subset, its own seed or every seed."""
+    if label_seeds is None:
+        return plan(presets, [100], range(3 if seeds is None else seeds), baseline=baseline, precision=precision)
+    if seeds is None:  # label seed k with training seed k
+        return [s for k in label_seeds
+                for s in plan(presets, [100], [k], baseline=baseline, precision=precision, label_seeds=[k])]
+    return plan(presets, [100], range(seeds), baseline=baseline, precision=precision, label_seeds=label_seeds)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", default="gia,stacked")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, help="training seeds 0..N-1 (default 3; with --label-seeds: paired)")
+    parser.add_argument("--label-seeds", type=seed_list, help="labeled subsets, e.g. 0-9 or 3,4,0")
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false",
+                        help="SGAN runs only, without the supervised baseline of each")
     parser.add_argument("--out", default="runs/reproduce")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--data-dir")
@@ -89,7 +173,7 @@ def main() -> int:
     if restored:
         print(f"{restored} finished run(s) restored from {REPORTS}")
     if not args.publish_only:
-        specs = plan(args.presets.split(","), [100], range(args.seeds), baseline=True, precision=args.precision)
+        specs = runs(args.presets.split(","), args.seeds, args.label_seeds, args.baseline, args.precision)
         options = {"data_dir": args.data_dir} if args.data_dir else {}
         try:
             _, failures = run_sweep(specs, args.out, options, workers=args.workers)

@@ -198,6 +198,7 @@ def test_consistency_and_entropy_terms_enter_the_discriminators_loss(tmp_path, m
     monkeypatch.setattr(losses, "consistency_loss", spy)
     t = _fm_trainer(tmp_path / "b", consistency_weight=0.05, entropy_weight=0.1)
     stats = t.step()
+    assert all(math.isfinite(v) for v in stats.values())
     # the unlabeled batch went through twice, with independent Gaussian noise: the two differ
     assert seen["rows"] == (8, 8) and seen["value"].item() > 0
     assert stats["consistency"] == pytest.approx(seen["value"].item())
@@ -278,3 +279,25 @@ def test_each_term_reaches_the_discriminators_update(tmp_path, monkeypatch, term
     on = _fm_trainer(tmp_path / "on", **{option: 0.1})
     on.step()
     assert not all(torch.isfinite(p).all() for p in on.discriminator.parameters())
+
+
+def test_improved_fast_is_improved_with_the_references_update_in_bf16(tmp_path) -> None:
+    """The preset differs from `improved` by the reference's Adam and fresh generator noise, bf16,
+    and a 100-epoch schedule whose last 50 epochs decay the learning rate; it trains a step."""
+    from sgan.config import get_config
+    from sgan.data import synthetic_split
+    from sgan.engine import Trainer
+    from sgan.optim import AdamInsideSqrt
+
+    fast, improved = get_config("improved-fast"), get_config("improved")
+    differ = {k for k, v in vars(fast).items() if getattr(improved, k) != v}
+    assert differ == {"preset", "steps", "lr_decay_start", "adam_eps", "adam_eps_inside_sqrt",
+                      "fresh_generator_noise", "precision"}
+    assert (fast.steps, fast.lr_decay_start, fast.adam_eps, fast.precision) == (60000, 30000, 1e-8, "bf16")
+    config = get_config("improved-fast", out=str(tmp_path), steps=2, sample_interval=1, labeled_batch_size=8,
+                        unlabeled_batch_size=8, fake_batch_size=8, gen_batch_size=8)
+    t = Trainer(config, split=synthetic_split(20, 32, 10, "unit"), progress=False)
+    assert isinstance(t.algorithm.opt_sup, AdamInsideSqrt) and isinstance(t.algorithm.opt_g, AdamInsideSqrt)
+    stats = t.step()
+    assert all(math.isfinite(v) for v in stats.values())
+

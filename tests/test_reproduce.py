@@ -5,14 +5,15 @@ import csv
 import json
 
 
-def write_report(root, name, method, steps, accuracy):
+def write_report(root, name, method, steps, accuracy, preset="gia", **fields):
     run = root / name
     run.mkdir(parents=True)
     report = {
-        "preset": "gia", "method": method, "labels": 100, "seed": int(name[-1]), "steps": steps,
+        "preset": preset, "method": method, "labels": 100, "seed": int(name[-1]), "steps": steps,
         "precision": "fp32", "test_accuracy": accuracy, "test_errors": round(10000 * (1 - accuracy)),
         "wall_seconds": 10.0, "seconds_per_step": 10.0 / steps, "labeled_indices_sha256": "ab",
         "machine": {"cpu": "Test CPU", "cores": 2, "torch_threads": 2}, "torch_version": "9.9.9",
+        "per_class_accuracy": [accuracy] * 10, "run_dir": str(run), **fields,
     }
     (run / "report.json").write_text(json.dumps(report))
 
@@ -37,3 +38,43 @@ def test_publish_keeps_only_runs_of_the_full_schedule(tmp_path, load_benchmark, 
     with open(results / "reproduction_runs.csv", newline="") as f:
         assert sorted((r["method"], r["seed"]) for r in csv.DictReader(f)) == [
             ("sgan", "0"), ("sgan", "1"), ("supervised", "0")]
+
+
+def test_label_seeds_pair_each_subset_with_its_seed_or_cross_with_seeds(load_benchmark):
+    """--label-seeds alone: subset k trains with seed k; with --seeds N: every subset, seeds 0..N-1."""
+    reproduce = load_benchmark("reproduce")
+    assert reproduce.seed_list("3,4,0-2") == [3, 4, 0, 1, 2]
+    paired = reproduce.runs(["improved-fast"], None, [3, 0], baseline=False, precision=None)
+    assert [s.name for s in paired] == ["improved-fast-sgan-100-L3-s3-bf16", "improved-fast-sgan-100-L0-s0-bf16"]
+    crossed = reproduce.runs(["improved-fast"], 2, [0], baseline=False, precision="fp32")
+    assert [(s.label_seed, s.seed, s.name) for s in crossed] == [
+        (0, 0, "improved-fast-sgan-100-L0-s0"), (0, 1, "improved-fast-sgan-100-L0-s1")]
+    assert [s.name for s in reproduce.runs(["gia"], 1, None, baseline=False, precision="fp32")] == ["gia-sgan-100-s0"]
+
+
+def test_published_runs_name_their_labeled_subset(tmp_path, load_benchmark, monkeypatch):
+    """reproduction_runs.csv has a label_seed column (older reports: their seed), and
+    label_subsets.md tabulates each subset and each subset's training seeds with mean ± std."""
+    reproduce = load_benchmark("reproduce")
+    results = tmp_path / "results"
+    monkeypatch.setattr(reproduce, "RESULTS", results)
+    monkeypatch.setattr(reproduce, "REPORTS", results / "reports")
+    out = tmp_path / "runs"
+    steps = 60000
+    write_report(out, "improved-fast-sgan-100-L3-s3", "sgan", steps, 0.990, "improved-fast", label_seed=3)
+    write_report(out, "improved-fast-sgan-100-L4-s4", "sgan", steps, 0.994, "improved-fast", label_seed=4)
+    write_report(out, "improved-fast-sgan-100-L3-s1", "sgan", steps, 0.986, "improved-fast", label_seed=3)
+    write_report(out, "gia-sgan-100-s2", "sgan", 8000, 0.90)  # written before label_seed was recorded
+
+    reproduce.publish(out)
+    with open(results / "reproduction_runs.csv", newline="") as f:
+        rows = {(r["preset"], r["seed"], r["label_seed"]) for r in csv.DictReader(f)}
+    assert rows == {("improved-fast", "3", "3"), ("improved-fast", "4", "4"), ("improved-fast", "1", "3"),
+                    ("gia", "2", "2")}
+    tables = (results / "label_subsets.md").read_text()
+    assert "--presets improved-fast --label-seeds 3,4 --no-baseline" in tables
+    assert "| 3 | 3 | 99.00% | 100 | 99.0% | 0 (99.0%) |" in tables
+    # subsets 3 and 4: 99.0 and 99.4 -> mean 99.20, std (ddof 1) 0.28; errors 100 and 60 -> 80.0 ± 28.3
+    assert "2 run(s): **99.20 ± 0.28%**, 80.0 ± 28.3 errors; lowest 99.00%; 2 of 2 at 99.00% or more." in tables
+    assert "label seed 3, several training seeds" in tables and "--label-seeds 3 --seeds 2" in tables
+    assert "2 run(s): **98.80 ± 0.28%**" in tables  # label seed 3 with seeds 1 and 3

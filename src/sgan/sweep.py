@@ -1,6 +1,7 @@
 """Experiment grids: presets x label counts x seeds, SGAN and optionally its supervised baseline.
 
-A sweep is a folder of run directories named `<preset>-<method>-<labels>-s<seed>`. A run whose
+A sweep is a folder of run directories named `<preset>-<method>-<labels>-s<seed>` (with
+`-L<label seed>` before `-s` where the labeled subset has its own seed). A run whose
 `report.json` reaches the planned length is complete and skipped; one with only a checkpoint,
 or a report of fewer steps, is resumed to that length. So an interrupted sweep, rerun with the
 same command, picks up where it stopped. After every run the aggregate
@@ -37,29 +38,32 @@ class RunSpec:
     labels: int
     seed: int
     precision: str = "fp32"
+    label_seed: int | None = None  # the labeled subset's seed; None: `seed`
 
     @property
     def name(self) -> str:
         """The run's folder; a bf16 run is suffixed so that it never resumes or skips an fp32 one."""
         suffix = "" if self.precision == "fp32" else f"-{self.precision}"
-        return f"{self.preset}-{self.method}-{self.labels}-s{self.seed}{suffix}"
+        subset = "" if self.label_seed is None else f"-L{self.label_seed}"
+        return f"{self.preset}-{self.method}-{self.labels}{subset}-s{self.seed}{suffix}"
 
 
 def plan(presets: Iterable[str], labels: Iterable[int], seeds: Iterable[int], baseline: bool,
-         precision: str | None = None) -> list[RunSpec]:
+         precision: str | None = None, label_seeds: Iterable[int | None] = (None,)) -> list[RunSpec]:
     """Every run of the grid; baselines (cheap) before the SGAN runs of each preset.
 
-    `precision` overrides the presets' own (None: each preset's default).
+    `precision` overrides the presets' own (None: each preset's default). `label_seeds` crosses
+    the grid with labeled subsets drawn apart from the training seed (None: the seed draws both).
     """
-    presets, labels, seeds = list(presets), list(labels), list(seeds)
+    presets, labels, seeds, label_seeds = list(presets), list(labels), list(seeds), list(label_seeds)
     for p in presets:
         if p not in PRESETS:
             raise ValueError(f"unknown preset {p!r}; choose from {', '.join(PRESETS)}")
-    if not (presets and labels and seeds):
+    if not (presets and labels and seeds and label_seeds):
         raise ValueError("a sweep needs at least one preset, one label count and one seed")
     methods = ["supervised", "sgan"] if baseline else ["sgan"]
-    return [RunSpec(p, m, n, s, get_config(p, method=m, precision=precision).precision)
-            for p in presets for m in methods for n in labels for s in seeds]
+    return [RunSpec(p, m, n, s, get_config(p, method=m, precision=precision).precision, ls)
+            for p in presets for m in methods for n in labels for ls in label_seeds for s in seeds]
 
 
 def run_one(spec: RunSpec, root: str | Path, options: dict[str, Any]) -> dict[str, Any]:
@@ -67,8 +71,8 @@ def run_one(spec: RunSpec, root: str | Path, options: dict[str, Any]) -> dict[st
     from sgan.engine import differences_from_folder, resume, train
 
     run_dir = Path(root) / spec.name
-    config = run_config(spec.preset, spec.method, labels=spec.labels, seed=spec.seed, out=str(run_dir),
-                        **{**options, "precision": spec.precision})
+    config = run_config(spec.preset, spec.method, labels=spec.labels, seed=spec.seed, label_seed=spec.label_seed,
+                        out=str(run_dir), **{**options, "precision": spec.precision})
     # A run's identity is every option that changes its result: a folder trained otherwise is
     # another run, never counted as this one.
     differ = differences_from_folder(config, run_dir)
