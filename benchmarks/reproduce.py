@@ -74,15 +74,18 @@ def publish(out: str | Path) -> str:
         writer = csv.DictWriter(f, fieldnames=fields + ["cpu", "torch_threads"])
         writer.writeheader()
         for r in reports:
-            writer.writerow({**{k: r.get(k, r["seed"]) for k in fields}, "cpu": r["machine"]["cpu"],
-                             "torch_threads": r["machine"]["torch_threads"]})
+            label_seed = r.get("label_seed", r["seed"])  # reports before it was recorded: the seed drew both
+            writer.writerow({**{k: r[k] for k in fields if k != "label_seed"}, "label_seed": label_seed,
+                             "cpu": r["machine"]["cpu"], "torch_threads": r["machine"]["torch_threads"]})
     (RESULTS / "label_subsets.md").write_text(subset_tables([r for r in reports if r["method"] == "sgan"]))
     return (RESULTS / "reproduction.md").read_text()
 
 
 def subset_tables(reports: list[dict]) -> str:
-    """Per-run tables of the SGAN runs: each labeled subset with its own seed (label seed k, seed
-    k), then each subset trained with several seeds. Final figures: the run's last evaluation."""
+    """Per-run tables of the SGAN runs on balanced labeled subsets (a preset that labels the first
+    N images has one subset): each subset with its own seed (label seed k, seed k), then each
+    subset trained with several seeds. Final figures: the run's last evaluation."""
+    from sgan.config import get_config
 
     def row(r: dict) -> str:
         per_class = r["per_class_accuracy"]
@@ -93,51 +96,70 @@ def subset_tables(reports: list[dict]) -> str:
     def summary(rs: list[dict]) -> str:
         acc = np.array([r["test_accuracy"] for r in rs])
         err = np.array([r["test_errors"] for r in rs])
-        ddof = 1 if len(rs) > 1 else 0
-        return (f"{len(rs)} run(s): **{100 * acc.mean():.2f} ± {100 * acc.std(ddof=ddof):.2f}%**, "
-                f"{err.mean():.1f} ± {err.std(ddof=ddof):.1f} errors; lowest {100 * acc.min():.2f}%; "
-                f"{int((acc >= 0.99).sum())} of {len(rs)} at 99.00% or more.")
+        if len(rs) == 1:
+            spread = f"**{100 * acc[0]:.2f}%**, {err[0]} errors"
+        else:
+            spread = (f"**{100 * acc.mean():.2f} ± {100 * acc.std(ddof=1):.2f}%**, "
+                      f"{err.mean():.1f} ± {err.std(ddof=1):.1f} errors; lowest {100 * acc.min():.2f}%")
+        return f"{len(rs)} run(s): {spread}; {int((acc >= 0.99).sum())} of {len(rs)} at 99.00% or more."
+
+    def command(preset: str, precision: str, grid: str) -> list[str]:
+        own = "" if precision == get_config(preset).precision else f" --precision {precision}"
+        return [f"    python benchmarks/reproduce.py --presets {preset}{own} {grid} --workers 2", ""]
 
     head = ["| label seed | seed | test accuracy | errors | class 7 | worst class |", "|---:|---:|---:|---:|---:|---:|"]
     out = ["# SGAN accuracy by labeled subset", "",
            "100 labels, 10 per class, from `benchmarks/reproduce.py` (command beside each table); each",
            "run's final evaluation on the 10,000 test images. Mean ± standard deviation (ddof=1).", ""]
-    cells: dict[tuple, list[dict]] = {}
+    cells: dict[tuple, dict[tuple, dict]] = {}
     for r in reports:
-        label_seed = r.get("label_seed", r["seed"])
-        cells.setdefault((r["preset"], r["precision"], r["steps"]), []).append({**r, "label_seed": label_seed})
-    for (preset, precision, steps), rs in sorted(cells.items()):
+        counts = r.get("labeled_class_counts") or {}
+        if len(set(counts.values() if isinstance(counts, dict) else counts)) != 1:
+            continue  # not a balanced draw
+        r = {**r, "label_seed": r.get("label_seed", r["seed"])}
+        # one row per (subset, seed): a run planned with --label-seeds (-L<k>-s<k>) and one planned
+        # with --seeds (-s<k>) train the same, in two folders
+        runs_ = cells.setdefault((r["preset"], r["precision"], r["steps"]), {})
+        key = (r["labeled_indices_sha256"], r["seed"])
+        if key not in runs_ or "-L" in Path(r.get("run_dir", "")).name:
+            runs_[key] = r
+    for (preset, precision, steps), by_key in sorted(cells.items()):
+        rs = list(by_key.values())
         paired = sorted((r for r in rs if r["label_seed"] == r["seed"]), key=lambda r: r["label_seed"])
         if paired:
-            # runs planned with --label-seeds are named -L<k>-s<k>; older ones (--seeds N) -s<k>
             own = all("-L" in Path(r.get("run_dir", "")).name for r in paired)
             grid = (f"--label-seeds {','.join(str(r['label_seed']) for r in paired)} --no-baseline" if own
                     else f"--seeds {len(paired)}")
             out += [f"## `{preset}` ({precision}, {steps} steps): label seed k with training seed k", "",
-                    f"    python benchmarks/reproduce.py --presets {preset} {grid} --workers 2", "",
-                    *head, *map(row, paired), "", summary(paired), ""]
+                    *command(preset, precision, grid), *head, *map(row, paired), "", summary(paired), ""]
         by_subset: dict[int, list[dict]] = {}
         for r in rs:
             by_subset.setdefault(r["label_seed"], []).append(r)
         for label_seed, group in sorted(by_subset.items()):
-            if len(group) > 1 and len(group) > sum(r["seed"] == label_seed for r in group):
-                group = sorted(group, key=lambda r: r["seed"])
-                out += [f"## `{preset}` ({precision}, {steps} steps): label seed {label_seed}, several training seeds",
-                        "", f"    python benchmarks/reproduce.py --presets {preset} --label-seeds {label_seed} "
-                        f"--seeds {len(group)} --no-baseline --workers 2", "", *head, *map(row, group), "",
-                        summary(group), ""]
+            if len(group) < 2:
+                continue
+            group = sorted(group, key=lambda r: r["seed"])
+            seeds = [r["seed"] for r in group]
+            out += [f"## `{preset}` ({precision}, {steps} steps): label seed {label_seed}, several training seeds", ""]
+            if seeds == list(range(len(seeds))):
+                out += command(preset, precision, f"--label-seeds {label_seed} --seeds {len(seeds)} --no-baseline")
+            out += [*head, *map(row, group), "", summary(group), ""]
     return "\n".join(out)
 
 
 def seed_list(text: str) -> list[int]:
-    """"0-9" or "3,4,0" -> the seeds, in that order."""
+    """"0-9" or "3,4,0" -> the seeds, in that order, each once."""
     seeds: list[int] = []
     try:
         for part in text.split(","):
-            first, _, last = part.partition("-")
-            seeds += list(range(int(first), int(last) + 1)) if last else [int(first)]
+            first, dash, last = part.partition("-")
+            low, high = int(first), int(last) if dash else int(first)
+            if low < 0 or high < low:
+                raise ValueError
+            seeds += [k for k in range(low, high + 1) if k not in seeds]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: give seeds as 0-9 or 3,4,0") from None
+        raise argparse.ArgumentTypeError(f"{text!r}: give seeds as 0-9 or 3,4,0 (non-negative, ranges low-high)"
+                                         ) from None
     return seeds
 
 

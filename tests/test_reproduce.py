@@ -13,7 +13,7 @@ def write_report(root, name, method, steps, accuracy, preset="gia", **fields):
         "precision": "fp32", "test_accuracy": accuracy, "test_errors": round(10000 * (1 - accuracy)),
         "wall_seconds": 10.0, "seconds_per_step": 10.0 / steps, "labeled_indices_sha256": "ab",
         "machine": {"cpu": "Test CPU", "cores": 2, "torch_threads": 2}, "torch_version": "9.9.9",
-        "per_class_accuracy": [accuracy] * 10, "run_dir": str(run), **fields,
+        "per_class_accuracy": [accuracy] * 10, "labeled_class_counts": [10] * 10, "run_dir": str(run), **fields,
     }
     (run / "report.json").write_text(json.dumps(report))
 
@@ -61,20 +61,41 @@ def test_published_runs_name_their_labeled_subset(tmp_path, load_benchmark, monk
     monkeypatch.setattr(reproduce, "REPORTS", results / "reports")
     out = tmp_path / "runs"
     steps = 60000
-    write_report(out, "improved-fast-sgan-100-L3-s3", "sgan", steps, 0.990, "improved-fast", label_seed=3)
+    sevens_lost = [0.995] * 7 + [0.90, 0.995, 0.995]
+    write_report(out, "improved-fast-sgan-100-L3-s3", "sgan", steps, 0.990, "improved-fast", label_seed=3,
+                 per_class_accuracy=sevens_lost, labeled_indices_sha256="L3")
+    # the same run planned with --seeds: one row, not two
+    write_report(out, "improved-fast-sgan-100-s3", "sgan", steps, 0.990, "improved-fast", label_seed=3,
+                 per_class_accuracy=sevens_lost, labeled_indices_sha256="L3")
     write_report(out, "improved-fast-sgan-100-L4-s4", "sgan", steps, 0.994, "improved-fast", label_seed=4)
-    write_report(out, "improved-fast-sgan-100-L3-s1", "sgan", steps, 0.986, "improved-fast", label_seed=3)
-    write_report(out, "gia-sgan-100-s2", "sgan", 8000, 0.90)  # written before label_seed was recorded
+    write_report(out, "improved-fast-sgan-100-L3-s0", "sgan", steps, 0.986, "improved-fast", label_seed=3,
+                 labeled_indices_sha256="L3")
+    # written before label_seed was recorded, and a first-N draw (one subset whatever the seed)
+    write_report(out, "gia-sgan-100-s2", "sgan", 8000, 0.90, labeled_class_counts=[13, 14, 6, 11, 11, 5, 11, 10, 8, 11])
 
     reproduce.publish(out)
     with open(results / "reproduction_runs.csv", newline="") as f:
         rows = {(r["preset"], r["seed"], r["label_seed"]) for r in csv.DictReader(f)}
-    assert rows == {("improved-fast", "3", "3"), ("improved-fast", "4", "4"), ("improved-fast", "1", "3"),
+    assert rows == {("improved-fast", "3", "3"), ("improved-fast", "4", "4"), ("improved-fast", "0", "3"),
                     ("gia", "2", "2")}
     tables = (results / "label_subsets.md").read_text()
-    assert "--presets improved-fast --label-seeds 3,4 --no-baseline" in tables
-    assert "| 3 | 3 | 99.00% | 100 | 99.0% | 0 (99.0%) |" in tables
+    assert "--presets improved-fast --precision fp32 --label-seeds 3,4 --no-baseline" in tables  # not its bf16
+    assert "| 3 | 3 | 99.00% | 100 | 90.0% | 7 (90.0%) |" in tables and tables.count("| 3 | 3 |") == 2  # two tables
+    assert "gia" not in tables
     # subsets 3 and 4: 99.0 and 99.4 -> mean 99.20, std (ddof 1) 0.28; errors 100 and 60 -> 80.0 ± 28.3
     assert "2 run(s): **99.20 ± 0.28%**, 80.0 ± 28.3 errors; lowest 99.00%; 2 of 2 at 99.00% or more." in tables
-    assert "label seed 3, several training seeds" in tables and "--label-seeds 3 --seeds 2" in tables
-    assert "2 run(s): **98.80 ± 0.28%**" in tables  # label seed 3 with seeds 1 and 3
+    # label seed 3 with seeds 0 and 3: no command, as --seeds 2 would train seeds 0 and 1
+    assert "label seed 3, several training seeds" in tables and "--seeds 2" not in tables
+    assert "2 run(s): **98.80 ± 0.28%**" in tables
+
+
+def test_label_seeds_refuse_what_is_not_a_list_of_seeds(load_benchmark):
+    import argparse
+
+    import pytest
+
+    reproduce = load_benchmark("reproduce")
+    assert reproduce.seed_list("0-3,2,7") == [0, 1, 2, 3, 7]
+    for bad in ("5-3", "3-", "a-b", "", "-1", "0--1"):
+        with pytest.raises(argparse.ArgumentTypeError, match="give seeds as 0-9 or 3,4,0"):
+            reproduce.seed_list(bad)
