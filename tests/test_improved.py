@@ -196,13 +196,14 @@ def test_consistency_and_entropy_terms_enter_the_discriminators_loss(tmp_path, m
         return seen["value"]
 
     monkeypatch.setattr(losses, "consistency_loss", spy)
-    t = _fm_trainer(tmp_path / "b", consistency_weight=0.05, entropy_weight=0.1)
+    t = _fm_trainer(tmp_path / "b", consistency_weight=0.05, entropy_weight=0.1, class_balance_weight=1.0)
     stats = t.step()
     assert all(math.isfinite(v) for v in stats.values())
     # the unlabeled batch went through twice, with independent Gaussian noise: the two differ
     assert seen["rows"] == (8, 8) and seen["value"].item() > 0
     assert stats["consistency"] == pytest.approx(seen["value"].item())
     assert 0 < stats["entropy"] <= math.log(10) + 1e-6
+    assert 0 < stats["class_balance"] <= math.log(10) + 1e-6
 
 
 def test_fresh_generator_noise_draws_a_second_batch(tmp_path) -> None:
@@ -228,6 +229,10 @@ def test_keras_sgan_refuses_the_feature_matching_terms() -> None:
         get_config("gia", consistency_weight=0.1)
     with pytest.raises(ValueError, match="entropy_weight must be at least 0"):
         get_config("improved", entropy_weight=-1.0)
+    with pytest.raises(ValueError, match="class_balance_weight=1.0 is an option the keras-sgan algorithm does not"):
+        get_config("gia", class_balance_weight=1.0)
+    with pytest.raises(ValueError, match="class_balance_weight must be at least 0"):
+        get_config("improved", class_balance_weight=-0.5)
 
 
 def test_adam_inside_sqrt_by_hand() -> None:
@@ -267,7 +272,8 @@ def test_lr_decays_linearly_to_zero_from_lr_decay_start(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("term, option", [("consistency_loss", "consistency_weight"),
-                                          ("entropy_loss", "entropy_weight")])
+                                          ("entropy_loss", "entropy_weight"),
+                                          ("class_balance_loss", "class_balance_weight")])
 def test_each_term_reaches_the_discriminators_update(tmp_path, monkeypatch, term, option) -> None:
     from sgan import losses
 

@@ -78,3 +78,14 @@ def test_entropy_loss_by_hand():
     expected = (math.log(2) - (0.75 * math.log(0.75) + 0.25 * math.log(0.25))) / 2
     assert losses.entropy_loss(logits).item() == pytest.approx(expected, rel=1e-6)
     assert losses.entropy_loss(torch.tensor([[60.0, 0.0]])).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_class_balance_loss_by_hand():
+    """log K - H(mean softmax): p = (.5, .5) and (.75, .25) average to (.625, .375)."""
+    logits = torch.tensor([[0.0, 0.0], [math.log(3.0), 0.0]])
+    expected = math.log(2) + 0.625 * math.log(0.625) + 0.375 * math.log(0.375)  # 0.031584
+    assert losses.class_balance_loss(logits).item() == pytest.approx(expected, rel=1e-5)
+    # one image per class, each predicted with certainty: balanced, whatever the confidence
+    assert losses.class_balance_loss(torch.eye(3) * 50).item() == pytest.approx(0.0, abs=1e-6)
+    # every image in one class of K = 4: the largest value, log 4
+    assert losses.class_balance_loss(torch.tensor([[50.0, 0, 0, 0]] * 5)).item() == pytest.approx(math.log(4), rel=1e-5)

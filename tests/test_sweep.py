@@ -391,3 +391,33 @@ def test_cli_sweep_prints_the_table_and_a_rerun_skips(mnist_dir, tmp_path):
     assert again.stdout.count("(complete, skipped)") == 2
     assert "step 3:" not in again.stdout  # nothing trained
     assert "| gia | sgan | 100 | bf16-generator | 1 |" in again.stdout
+
+
+@pytest.mark.mnist
+def test_sigterm_to_a_parallel_sweep_stops_its_workers(mnist_dir, tmp_path):
+    """`kill` (SIGTERM) to `sgan sweep --workers 2` reaches its workers: both running runs save
+    a checkpoint and stop, the queued run never starts, and nothing goes on training."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cmd = [sys.executable, "-m", "sgan.cli", "sweep", "--presets", "gia", "--labels", "20", "--seeds", "3",
+           "--workers", "2", "--steps", "5000", "--sample-interval", "20", "--precision", "fp32",
+           "--data-dir", str(mnist_dir), "--out", str(tmp_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    runs = [tmp_path / f"gia-sgan-20-s{s}" for s in range(3)]
+    deadline = time.monotonic() + 180
+    while not all((r / "checkpoint.pt").is_file() for r in runs[:2]):  # both runs are in their loops
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    for run in runs[:2]:
+        assert json.loads((run / "report.json").read_text())["stopped"] == "signal SIGTERM"
+    saved = [(r / "checkpoint.pt").stat().st_mtime_ns for r in runs[:2]]
+    time.sleep(3)  # a worker left behind would save again (every 20 steps) or start the third run
+    assert [(r / "checkpoint.pt").stat().st_mtime_ns for r in runs[:2]] == saved
+    assert not runs[2].exists()

@@ -8,6 +8,8 @@ inf for l > 88 in float32, and Z/(Z+1) then becomes nan.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -74,3 +76,11 @@ def entropy_loss(logits: torch.Tensor) -> torch.Tensor:
     examples, which pushes unlabeled predictions to be confident."""
     log_p = F.log_softmax(logits, dim=1)
     return -(log_p.exp() * log_p).sum(dim=1).mean()
+
+
+def class_balance_loss(logits: torch.Tensor) -> torch.Tensor:
+    """CatGAN's marginal entropy term (Springenberg 2016) as a divergence: log K - H(p_bar), the
+    KL divergence of the batch's mean prediction p_bar from the uniform distribution. Zero when
+    the classes are predicted equally often; it grows when a class absorbs another's images."""
+    p_bar = F.softmax(logits.float(), dim=1).mean(dim=0)
+    return math.log(logits.shape[1]) + torch.xlogy(p_bar, p_bar).sum()

@@ -10,12 +10,16 @@ same command, picks up where it stopped. After every run the aggregate
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import multiprocessing
 import os
+import signal
+import threading
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -92,12 +96,46 @@ def run_one(spec: RunSpec, root: str | Path, options: dict[str, Any]) -> dict[st
     return train(config, progress=False)
 
 
+# Set in a worker process once a signal has stopped one of its runs: a worker goes on to the
+# runs already queued to it, and must not start them.
+_stopped = False
+
+
+@contextlib.contextmanager
+def _terminate_passed_on() -> Iterator[None]:
+    """SIGTERM to a sweep reaches its worker processes, as Ctrl-C reaches the whole process group;
+    without this, `kill` ended the sweep and left its workers training the queued runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+
+    def handler(signum: int, frame: Any) -> None:
+        from sgan.engine import TrainingInterrupted
+
+        for child in multiprocessing.active_children():
+            child.terminate()  # SIGTERM: each worker's run saves its checkpoint and stops
+        if not received:  # once: a second signal must not cut short the wait for the checkpoints
+            received.append(signum)
+            raise TrainingInterrupted("SIGTERM: the sweep's running runs saved their checkpoints and stopped")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _run_safely(spec: RunSpec, root: str, options: dict[str, Any]) -> tuple[RunSpec, dict | None, str | None]:
     from sgan.engine import TrainingInterrupted
 
+    global _stopped
+    if _stopped:
+        raise TrainingInterrupted(f"{spec.name} not started: the sweep was stopped")
     try:
         return spec, run_one(spec, root, options), None
     except TrainingInterrupted:
+        _stopped = True
         raise  # Ctrl-C / SIGTERM stops the whole sweep; the run's checkpoint is saved
     except Exception as e:  # one failed run must not stop the sweep; it is reported at the end
         return spec, None, f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"
@@ -138,15 +176,16 @@ def run_sweep(specs: list[RunSpec], root: str | Path, options: dict[str, Any] | 
             done(*_run_safely(spec, str(root), options))
     elif executor == "local":
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
-        try:
-            futures = [pool.submit(_run_safely, spec, str(root), options) for spec in specs]
-            for future in as_completed(futures):
-                done(*future.result())
-        except BaseException:
-            # Ctrl-C reaches every worker: the running runs save their checkpoints and stop;
-            # queued runs must not start after it.
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+        with _terminate_passed_on():
+            try:
+                futures = [pool.submit(_run_safely, spec, str(root), options) for spec in specs]
+                for future in as_completed(futures):
+                    done(*future.result())
+            except BaseException:
+                # Ctrl-C reaches every worker, and SIGTERM is passed on to them: the running runs
+                # save their checkpoints and stop; queued runs must not start after it.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
         pool.shutdown()
     elif executor == "ray":
         try:

@@ -10,7 +10,8 @@ Options: `unlabeled_weight`; `fresh_generator_noise` (the generator's update on 
 noise, as the reference draws it, instead of the batch made for the discriminator);
 `consistency_weight` (CT-GAN: the unlabeled batch passes twice, with independent noise, and
 their softmax outputs are pulled together); `entropy_weight` (Bad GAN: confident predictions
-on unlabeled images). The discriminator must be free of BatchNorm: its batches go through it
+on unlabeled images); `class_balance_weight` (CatGAN's marginal entropy: every class predicted
+about equally often on an unlabeled batch). The discriminator must be free of BatchNorm: its batches go through it
 as one.
 """
 
@@ -65,6 +66,10 @@ class FeatureMatching(Algorithm):
             loss_ent = losses.entropy_loss(logits_unl)
             loss_d = loss_d + cfg.entropy_weight * loss_ent
             stats["entropy"] = loss_ent
+        if cfg.class_balance_weight:
+            loss_bal = losses.class_balance_loss(logits_unl)
+            loss_d = loss_d + cfg.class_balance_weight * loss_bal
+            stats["class_balance"] = loss_bal
         self.opt_sup.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_sup.step()
