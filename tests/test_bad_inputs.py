@@ -187,9 +187,11 @@ def test_a_loss_that_is_not_finite_at_step_1_names_no_checkpoint(tmp_path, monke
     assert not (tmp_path / "checkpoint.pt").exists()
 
 
-@pytest.mark.parametrize("delay", [0.1, 0.4, 0.7, 1.0])
+@pytest.mark.parametrize("delay", [0.3, 0.6, 1.0])
 def test_ctrl_c_while_starting_ends_without_a_traceback(tmp_path, delay):
     # Early: sgan and torch are importing; later: the data error is out and torch's exit handlers run.
+    # Not earlier: on a loaded machine a signal at 0.1 s lands in the interpreter's own startup,
+    # before any sgan code runs (seen under two training runs and the suite at once).
     proc = subprocess.Popen([*CLI, "train", "--steps", "1", "--out", str(tmp_path / "r")], stderr=subprocess.PIPE,
                             text=True, env={**os.environ, "SGAN_DATA_DIR": str(tmp_path)})
     time.sleep(delay)

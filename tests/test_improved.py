@@ -273,7 +273,8 @@ def test_lr_decays_linearly_to_zero_from_lr_decay_start(tmp_path) -> None:
 
 @pytest.mark.parametrize("term, option", [("consistency_loss", "consistency_weight"),
                                           ("entropy_loss", "entropy_weight"),
-                                          ("class_balance_loss", "class_balance_weight")])
+                                          ("class_balance_loss", "class_balance_weight"),
+                                          ("consistency_loss", "teacher_weight")])
 def test_each_term_reaches_the_discriminators_update(tmp_path, monkeypatch, term, option) -> None:
     from sgan import losses
 
@@ -307,3 +308,27 @@ def test_improved_fast_is_improved_with_the_references_update_in_bf16(tmp_path) 
     stats = t.step()
     assert all(math.isfinite(v) for v in stats.values())
 
+
+
+def test_mean_teacher_learns_from_the_weight_average(tmp_path, monkeypatch) -> None:
+    """teacher_weight compares the discriminator's unlabeled predictions with those of the loop's
+    weight average (the teacher's rows, no gradient to it); it needs a weight average."""
+    from sgan import losses
+    from sgan.config import get_config
+
+    seen = {}
+    real = losses.consistency_loss
+
+    def spy(a: Tensor, b: Tensor) -> Tensor:
+        seen["student_grad"], seen["teacher_grad"] = a.requires_grad, b.requires_grad
+        seen["value"] = real(a, b)
+        return seen["value"]
+
+    monkeypatch.setattr(losses, "consistency_loss", spy)
+    t = _fm_trainer(tmp_path, teacher_weight=10.0)
+    assert t.algorithm.teacher is t.ema.module
+    stats = t.step()
+    assert seen["student_grad"] and not seen["teacher_grad"]
+    assert stats["teacher"] == pytest.approx(seen["value"].item()) and stats["teacher"] > 0
+    with pytest.raises(ValueError, match="teacher_weight learns from the weight average: give it an ema_decay"):
+        get_config("improved").replace(teacher_weight=1.0, ema_decay=None)

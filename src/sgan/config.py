@@ -87,6 +87,10 @@ class Config:
     # feature-matching: CatGAN's marginal entropy, as the divergence of the unlabeled batch's mean
     # prediction from uniform: a class that absorbs another's images costs (sgan.losses).
     class_balance_weight: float = 0.0
+    # feature-matching: Mean Teacher (Tarvainen & Valpola 2017): weight x mean squared difference
+    # of the softmax outputs on the unlabeled batch of the discriminator and of its weight average
+    # (ema_decay), each with its own noise; it holds predictions where the average has them.
+    teacher_weight: float = 0.0
     ema_decay: float | None = None  # evaluate with an EMA of the discriminator's weights
     z_dim: int = 100
     z_dist: str = "normal"  # "normal" or "uniform" ([0, 1), as improved-gan)
@@ -183,7 +187,10 @@ class Config:
             raise ValueError(f"lr_decay_start must be a step >= 0, got {self.lr_decay_start}")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
-        for name in ("unlabeled_weight", "consistency_weight", "entropy_weight", "class_balance_weight"):
+        if self.teacher_weight and self.ema_decay is None:
+            raise ValueError("teacher_weight learns from the weight average: give it an ema_decay too")
+        for name in ("unlabeled_weight", "consistency_weight", "entropy_weight", "class_balance_weight",
+                     "teacher_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
         if self.channels not in (None, 1, 3):
@@ -196,7 +203,7 @@ class Config:
         defaults = Config.__dataclass_fields__
         ignored = {"feature-matching": ("fake_mode", "shared_d_optimizer", "frozen_d_batch_stats"),
                    "keras-sgan": ("unlabeled_weight", "fresh_generator_noise", "consistency_weight",
-                                  "entropy_weight", "class_balance_weight")}[self.algorithm]
+                                  "entropy_weight", "class_balance_weight", "teacher_weight")}[self.algorithm]
         for name in ignored:
             if getattr(self, name) != defaults[name].default:
                 raise ValueError(f"{name}={getattr(self, name)!r} is an option the {self.algorithm} algorithm does "

@@ -201,6 +201,8 @@ class Trainer:
                     net.compile()
         self.algorithm = algorithm(config, self.discriminator, self.generator, noise=self.noise,
                                    generator_precision=lambda: self.precision("generator"))
+        # the weight average, for algorithms that learn from it (a mean teacher); None without one
+        self.algorithm.teacher = None if self.ema is None else self.ema.module
         pools = {"labeled": len(self.labeled_images), "unlabeled": len(self.unlabeled_images),
                  "matching": len(self.unlabeled_images)}
         if "unlabeled" in algorithm.batches and not pools["unlabeled"]:

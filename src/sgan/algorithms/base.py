@@ -46,6 +46,7 @@ class Algorithm:
         self.config, self.discriminator, self.generator = config, discriminator, generator
         self.noise = noise
         self.generator_precision = generator_precision
+        self.teacher: nn.Module | None = None  # the loop's weight average of the discriminator, if any
 
     @staticmethod
     def batch_sizes(config: Config) -> dict[str, tuple[int, str]]:

@@ -11,8 +11,9 @@ noise, as the reference draws it, instead of the batch made for the discriminato
 `consistency_weight` (CT-GAN: the unlabeled batch passes twice, with independent noise, and
 their softmax outputs are pulled together); `entropy_weight` (Bad GAN: confident predictions
 on unlabeled images); `class_balance_weight` (CatGAN's marginal entropy: every class predicted
-about equally often on an unlabeled batch). The discriminator must be free of BatchNorm: its batches go through it
-as one.
+about equally often on an unlabeled batch); `teacher_weight` (Mean Teacher: the unlabeled
+predictions pulled towards those of the weight average). The discriminator must be free of
+BatchNorm: its batches go through it as one.
 """
 
 from __future__ import annotations
@@ -66,6 +67,13 @@ class FeatureMatching(Algorithm):
             loss_ent = losses.entropy_loss(logits_unl)
             loss_d = loss_d + cfg.entropy_weight * loss_ent
             stats["entropy"] = loss_ent
+        if cfg.teacher_weight:
+            with torch.no_grad():  # the teacher in training mode: its own noise, as the student's
+                self.teacher.train()
+                logits_teacher = self.teacher(batch.x_unl).float()
+            loss_mt = losses.consistency_loss(logits_unl, logits_teacher)
+            loss_d = loss_d + cfg.teacher_weight * loss_mt
+            stats["teacher"] = loss_mt
         if cfg.class_balance_weight:
             loss_bal = losses.class_balance_loss(logits_unl)
             loss_d = loss_d + cfg.class_balance_weight * loss_bal
