@@ -135,7 +135,7 @@ def _run_safely(spec: RunSpec, root: str, options: dict[str, Any]) -> tuple[RunS
     try:
         return spec, run_one(spec, root, options), None
     except TrainingInterrupted:
-        _stopped = True
+        _stopped = multiprocessing.parent_process() is not None  # a worker's; the sweep's own process may sweep again
         raise  # Ctrl-C / SIGTERM stops the whole sweep; the run's checkpoint is saved
     except Exception as e:  # one failed run must not stop the sweep; it is reported at the end
         return spec, None, f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}"
