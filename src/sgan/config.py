@@ -338,10 +338,9 @@ IMPROVED: dict[str, Any] = dict(
     baseline_batch_size=100,
 )
 
-# `improved` with the reference's own update (its Adam and fresh generator noise), which keeps
-# the crossed sevens on the labeled subsets where `improved` loses them
-# (benchmarks/results/label_subset_ablation.md), trained in bf16 for 100 epochs, the last 50
-# with the learning rate falling to 0.
+# `improved` with the reference's own update (its Adam and fresh generator noise), in bf16, 100
+# epochs, the last 50 with the learning rate falling to 0. In progress: it does not yet keep the
+# crossed sevens on every labeled subset (benchmarks/results/label_subset_ablation.md).
 IMPROVED_FAST: dict[str, Any] = {
     **IMPROVED,
     "steps": 600 * 100,

@@ -63,21 +63,18 @@ class FeatureMatching(Algorithm):
             loss_ct = losses.consistency_loss(logits_unl, logits[n_lab + n_unl + n_fake :])
             loss_d = loss_d + cfg.consistency_weight * loss_ct
             stats["consistency"] = loss_ct
-        if cfg.entropy_weight:
-            loss_ent = losses.entropy_loss(logits_unl)
-            loss_d = loss_d + cfg.entropy_weight * loss_ent
-            stats["entropy"] = loss_ent
         if cfg.teacher_weight:
             with torch.no_grad():  # the teacher in training mode: its own noise, as the student's
                 self.teacher.train()
                 logits_teacher = self.teacher(batch.x_unl).float()
-            loss_mt = losses.consistency_loss(logits_unl, logits_teacher)
-            loss_d = loss_d + cfg.teacher_weight * loss_mt
-            stats["teacher"] = loss_mt
-        if cfg.class_balance_weight:
-            loss_bal = losses.class_balance_loss(logits_unl)
-            loss_d = loss_d + cfg.class_balance_weight * loss_bal
-            stats["class_balance"] = loss_bal
+            stats["teacher"] = losses.consistency_loss(logits_unl, logits_teacher)
+            loss_d = loss_d + cfg.teacher_weight * stats["teacher"]
+        # terms of the unlabeled predictions alone: Bad GAN's entropy, CatGAN's class balance
+        for name, weight, term in (("entropy", cfg.entropy_weight, losses.entropy_loss),
+                                   ("class_balance", cfg.class_balance_weight, losses.class_balance_loss)):
+            if weight:
+                stats[name] = term(logits_unl)
+                loss_d = loss_d + weight * stats[name]
         self.opt_sup.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_sup.step()
