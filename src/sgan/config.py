@@ -52,6 +52,9 @@ class Config:
     gen_batch_size: int = 32  # generated images in the generator's update
     labeled_sampling: str = "random"  # "random" with replacement, or "epoch" (cycled, shuffled)
     sample_interval: int = 800  # steps between test evaluations, sample grids, checkpoints
+    # Move each labeled image by up to this many pixels (a new random shift each step), so that
+    # the classifier learns each class around its few labeled images (sgan.data.augment).
+    labeled_shift: int = 0
 
     # --- optimisation ------------------------------------------------------------------
     lr: float = 1e-3
@@ -172,6 +175,8 @@ class Config:
             value = getattr(self, name)
             if value is not None and not 0 <= value < 2**32:
                 raise ValueError(f"{name} must be between 0 and 2**32 - 1, got {value}")
+        if self.labeled_shift < 0:
+            raise ValueError(f"labeled_shift must be a number of pixels >= 0, got {self.labeled_shift}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be at least 1, got {self.threads} (leave it out to use all cores)")
         for name in ("lr", "adam_eps"):

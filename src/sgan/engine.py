@@ -31,6 +31,7 @@ from sgan.algorithms.base import Batch
 from sgan.checkpoint import CheckpointError, checkpoint_config, load_checkpoint, load_state, save_checkpoint
 from sgan.config import Config, config_from_dict, on_this_machine
 from sgan.data import DataError, SemiSupervisedSplit, make_split
+from sgan.data.augment import random_shift
 from sgan.data.split import own_split
 from sgan.devices import autocast, resolve_device, rng_state, set_rng_state
 from sgan.evaluation import evaluate
@@ -168,6 +169,9 @@ class Trainer:
         split = split or run_split(config, progress)
         self.split = split
         self.image_shape = split.image_shape
+        if config.labeled_shift >= min(self.image_shape[1:]):
+            raise ValueError(f"labeled_shift={config.labeled_shift} moves a {self.image_shape[1]}x"
+                             f"{self.image_shape[2]} image off itself; give fewer pixels")
         self.run_dir = Path(config.out) if config.out else default_run_dir(config)
         self.total_steps = config.run_steps
         # The data live on the device (on the CPU, `to` returns the same tensors).
@@ -190,6 +194,9 @@ class Trainer:
                 if self.channels_last:
                     net.to(memory_format=torch.channels_last)
         self.data_rng = torch.Generator().manual_seed(config.seed + 1)
+        # the labeled batch's shifts draw from their own stream: with or without them, a run sees
+        # the same batches in the same order
+        self.augment_rng = torch.Generator().manual_seed(config.seed + 3)
         self._initialize_networks()
         self.ema = None
         if config.ema_decay is not None:
@@ -253,7 +260,8 @@ class Trainer:
     def next_batch(self) -> Batch:
         """The next batches the algorithm declared, drawn in that order, on the device."""
         idx = self.samplers["labeled"].next().to(self.device)
-        batch = Batch(self.labeled_images[idx], self.labeled_targets[idx])
+        x_lab = random_shift(self.labeled_images[idx], self.config.labeled_shift, self.augment_rng)
+        batch = Batch(x_lab, self.labeled_targets[idx])
         if "unlabeled" in self.samplers:
             batch.x_unl = self.unlabeled_images[self.samplers["unlabeled"].next().to(self.device)]
         if "matching" in self.samplers:
@@ -448,6 +456,7 @@ class Trainer:
             **{name: opt.state_dict() for name, opt in self.algorithm.optimizers().items()},
             "rng": {**self.other_rng, **rng_state(self.device)},
             "data_rng": self.data_rng.get_state(),
+            "augment_rng": self.augment_rng.get_state(),
             "samplers": [self.samplers[n].state_dict() if n in self.samplers else empty for n in SAMPLERS],
             "labeled_indices_sha256": self.split.labeled_sha256,
             # the losses of the steps since the last evaluation, so that a resumed interval's
@@ -478,6 +487,8 @@ class Trainer:
             match_layouts(opt)
         self.other_rng = set_rng_state(state["rng"], self.device)
         self.data_rng.set_state(state["data_rng"])
+        if "augment_rng" in state:  # checkpoints before labeled_shift have none (and drew no shifts)
+            self.augment_rng.set_state(state["augment_rng"])
         for name, saved in zip(SAMPLERS, state["samplers"], strict=True):
             if name in self.samplers:
                 self.samplers[name].load_state_dict(saved)

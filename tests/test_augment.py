@@ -1,0 +1,100 @@
+"""The labeled batch's random shifts (`labeled_shift`, sgan.data.augment)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sgan.data.augment import random_shift
+
+
+def test_each_image_moves_by_its_own_offsets() -> None:
+    x = torch.zeros(16, 1, 9, 9)
+    x[:, 0, 4, 4] = 1.0  # one bright pixel in the middle
+    g = torch.Generator().manual_seed(3)
+    offsets = torch.randint(-2, 3, (2, 16), generator=torch.Generator().manual_seed(3))
+    y = random_shift(x, 2, g)
+    assert y.shape == x.shape
+    for i in range(16):
+        (where,) = y[i, 0].nonzero().tolist()
+        assert where == [4 + offsets[0, i].item(), 4 + offsets[1, i].item()]
+        assert y[i].sum().item() == 1.0  # moved, not blurred or lost
+    assert len({tuple(p) for p in offsets.T.tolist()}) > 1  # images get different shifts
+
+
+def test_pixels_coming_in_repeat_the_border_and_channels_move_together() -> None:
+    x = torch.full((4, 3, 6, 6), 0.25)
+    x[:, :, 2, 3] = torch.tensor([1.0, 2.0, 3.0])
+    y = random_shift(x, 2, torch.Generator().manual_seed(0))
+    assert (y == 0.25).sum().item() == 4 * 3 * 35  # the background stays background, nothing else
+    for i in range(4):
+        where = [(y[i, c] != 0.25).nonzero().tolist() for c in range(3)]
+        assert where[0] == where[1] == where[2]
+
+
+def test_no_shift_is_the_same_images_and_draws_nothing() -> None:
+    x = torch.rand(5, 1, 8, 8)
+    g = torch.Generator().manual_seed(1)
+    before = g.get_state()
+    assert random_shift(x, 0, g) is x
+    assert torch.equal(g.get_state(), before)  # runs without the option train exactly as before
+
+
+def test_a_shift_as_large_as_the_image_is_refused() -> None:
+    with pytest.raises(ValueError, match="between 0 and the image side - 1"):
+        random_shift(torch.rand(2, 1, 4, 4), 4, torch.Generator())
+
+
+def _trainer(tmp_path, **options):
+    from sgan.config import get_config
+    from sgan.data import synthetic_split
+    from sgan.engine import Trainer
+
+    config = get_config("improved", out=str(tmp_path), steps=2, sample_interval=1, labeled_batch_size=8,
+                        unlabeled_batch_size=8, fake_batch_size=8, gen_batch_size=8, **options)
+    return Trainer(config, split=synthetic_split(20, 32, 10, "unit"), progress=False)
+
+
+def test_the_trainer_shifts_labeled_images_only(tmp_path) -> None:
+    plain, shifted = _trainer(tmp_path / "a"), _trainer(tmp_path / "b", labeled_shift=2)
+    a, b = plain.next_batch(), shifted.next_batch()
+    assert torch.equal(a.y_lab, b.y_lab)  # the same labeled examples, with their labels
+    assert not torch.equal(a.x_lab, b.x_lab)
+    padded = torch.nn.functional.pad(a.x_lab, (2, 2, 2, 2), mode="replicate")
+    for original, moved in zip(padded, b.x_lab, strict=True):  # each is its own image, moved by <= 2 pixels
+        assert any(torch.equal(original[:, 2 - dy: 30 - dy, 2 - dx: 30 - dx], moved)
+                   for dy in range(-2, 3) for dx in range(-2, 3))
+    assert torch.equal(a.x_unl, b.x_unl)
+    assert all(torch.isfinite(torch.tensor(v)) for v in shifted.step(b).values())
+
+
+def test_impossible_shifts_are_refused(tmp_path) -> None:
+    from sgan.config import get_config
+
+    with pytest.raises(ValueError, match="labeled_shift must be a number of pixels >= 0, got -1"):
+        get_config("improved", labeled_shift=-1)
+    with pytest.raises(ValueError, match="labeled_shift=28 moves a 28x28 image off itself"):
+        _trainer(tmp_path, labeled_shift=28)
+
+
+def test_a_resumed_run_draws_the_shifts_it_would_have(tmp_path, monkeypatch, sigterm_at_step) -> None:
+    from sgan.config import get_config
+    from sgan.data import synthetic_split
+    from sgan.engine import Trainer, TrainingInterrupted, resume, train
+
+    split = synthetic_split(20, 32, 10, "unit")
+    monkeypatch.setattr("sgan.engine.make_split", lambda **kw: split)
+
+    def config(out):
+        return get_config("improved", out=str(out), steps=6, sample_interval=3, labeled_batch_size=8,
+                          unlabeled_batch_size=8, fake_batch_size=8, gen_batch_size=8, labeled_shift=2)
+
+    straight = train(config(tmp_path / "a"), progress=False, split=split)
+    t = Trainer(config(tmp_path / "b"), split=split, progress=False)
+    sigterm_at_step(t, 4)
+    with pytest.raises(TrainingInterrupted):
+        t.fit()
+    assert resume(tmp_path / "b", progress=False)["test_accuracy"] == straight["test_accuracy"]
+    losses = [[line.split(",")[2:] for line in (tmp_path / d / "history.csv").read_text().splitlines()]
+              for d in ("a", "b")]
+    assert losses[0] == losses[1]
