@@ -61,8 +61,12 @@ def publish(out: str | Path) -> str:
     restore(out)
     REPORTS.mkdir(parents=True, exist_ok=True)
     for report in sorted(Path(out).glob("*/report.json")):
-        if full_schedule(json.loads(report.read_text())):
-            shutil.copy(report, REPORTS / f"{report.parent.name}.json")
+        r = json.loads(report.read_text())
+        if full_schedule(r):
+            # a run trained with an absolute --out names this machine's folder; the copy names the run
+            if "run_dir" in r and Path(r["run_dir"]).is_absolute():
+                r["run_dir"] = str(Path(out) / report.parent.name)
+            (REPORTS / f"{report.parent.name}.json").write_text(json.dumps(r, indent=2) + "\n")
     reports = [r for r in collect_reports(out) if full_schedule(r)]
     write_results(out, reports)
     RESULTS.mkdir(exist_ok=True)

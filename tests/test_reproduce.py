@@ -3,6 +3,7 @@ schedule, never one staged with fewer steps on its way there."""
 
 import csv
 import json
+from pathlib import Path
 
 
 def write_report(root, name, method, steps, accuracy, preset="gia", **fields):
@@ -99,3 +100,15 @@ def test_label_seeds_refuse_what_is_not_a_list_of_seeds(load_benchmark):
     for bad in ("5-3", "3-", "a-b", "", "-1", "0--1"):
         with pytest.raises(argparse.ArgumentTypeError, match="give seeds as 0-9 or 3,4,0"):
             reproduce.seed_list(bad)
+
+
+def test_published_reports_name_the_run_as_the_sweep_does_not_this_machines_folder(tmp_path, load_benchmark,
+                                                                                  monkeypatch):
+    reproduce = load_benchmark("reproduce")
+    monkeypatch.setattr(reproduce, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(reproduce, "REPORTS", tmp_path / "results" / "reports")
+    monkeypatch.chdir(tmp_path)
+    write_report(tmp_path / "runs", "gia-sgan-100-s0", "sgan", 8000, 0.90)  # trained with an absolute --out
+    reproduce.publish(Path("runs"))
+    published = json.loads((tmp_path / "results" / "reports" / "gia-sgan-100-s0.json").read_text())
+    assert published["run_dir"] == "runs/gia-sgan-100-s0" and published["test_accuracy"] == 0.90
