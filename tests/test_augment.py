@@ -1,4 +1,5 @@
-"""The labeled batch's random shifts (`labeled_shift`, sgan.data.augment)."""
+"""Random shifts (sgan.data.augment): of the labeled batch (`labeled_shift`) and of the
+consistency term's second pass of the unlabeled batch (`consistency_shift`)."""
 
 from __future__ import annotations
 
@@ -68,16 +69,42 @@ def test_the_trainer_shifts_labeled_images_only(tmp_path) -> None:
     assert all(torch.isfinite(torch.tensor(v)) for v in shifted.step(b).values())
 
 
-def test_impossible_shifts_are_refused(tmp_path) -> None:
+def test_the_consistency_pass_sees_the_unlabeled_batch_moved(tmp_path) -> None:
+    t = _trainer(tmp_path, consistency_weight=0.1, consistency_shift=2)
+    assert t.algorithm.augment_rng is t.augment_rng  # the stream a checkpoint saves
+    batch = t.next_batch()
+    expected = random_shift(batch.x_unl, 2, torch.Generator().set_state(t.augment_rng.get_state()))
+    assert not torch.equal(expected, batch.x_unl)
+    seen = []
+    hook = t.discriminator.register_forward_hook(lambda _m, inputs, _out: seen.append(inputs[0].detach().clone()))
+    stats = t.step(batch)
+    hook.remove()
+    rows, n = seen[0], len(batch.x_unl)  # the joint pass: labeled | unlabeled | fakes | unlabeled moved
+    assert torch.equal(rows[:8], batch.x_lab) and torch.equal(rows[8:8 + n], batch.x_unl)
+    assert torch.equal(rows[-n:], expected)
+    assert stats["consistency"] > 0
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(labeled_shift=-1), "labeled_shift must be a number of pixels >= 0, got -1"),
+    (dict(consistency_weight=0.1, consistency_shift=-2), "consistency_shift must be a number of pixels >= 0, got -2"),
+    (dict(consistency_shift=2), "consistency_shift moves the consistency term's images: give it a consistency_weight"),
+])
+def test_impossible_shift_options_are_refused(options, message) -> None:
     from sgan.config import get_config
 
-    with pytest.raises(ValueError, match="labeled_shift must be a number of pixels >= 0, got -1"):
-        get_config("improved", labeled_shift=-1)
-    with pytest.raises(ValueError, match="labeled_shift=28 moves a 28x28 image off itself"):
-        _trainer(tmp_path, labeled_shift=28)
+    with pytest.raises(ValueError, match=message):
+        get_config("improved", **options)
 
 
-def test_a_resumed_run_draws_the_shifts_it_would_have(tmp_path, monkeypatch, sigterm_at_step) -> None:
+@pytest.mark.parametrize("option", ["labeled_shift", "consistency_shift"])
+def test_a_shift_larger_than_the_images_is_refused(tmp_path, option) -> None:
+    with pytest.raises(ValueError, match=f"{option}=28 moves a 28x28 image off itself"):
+        _trainer(tmp_path, consistency_weight=0.1, **{option: 28})
+
+
+@pytest.mark.parametrize("options", [dict(labeled_shift=2), dict(consistency_weight=0.1, consistency_shift=2)])
+def test_a_resumed_run_draws_the_shifts_it_would_have(tmp_path, monkeypatch, sigterm_at_step, options) -> None:
     from sgan.config import get_config
     from sgan.data import synthetic_split
     from sgan.engine import Trainer, TrainingInterrupted, resume, train
@@ -87,7 +114,7 @@ def test_a_resumed_run_draws_the_shifts_it_would_have(tmp_path, monkeypatch, sig
 
     def config(out):
         return get_config("improved", out=str(out), steps=6, sample_interval=3, labeled_batch_size=8,
-                          unlabeled_batch_size=8, fake_batch_size=8, gen_batch_size=8, labeled_shift=2)
+                          unlabeled_batch_size=8, fake_batch_size=8, gen_batch_size=8, **options)
 
     straight = train(config(tmp_path / "a"), progress=False, split=split)
     t = Trainer(config(tmp_path / "b"), split=split, progress=False)

@@ -290,8 +290,8 @@ def test_each_term_reaches_the_discriminators_update(tmp_path, monkeypatch, term
 
 def test_improved_fast_is_improved_with_the_references_update_in_bf16(tmp_path) -> None:
     """The preset differs from `improved` by the reference's Adam and fresh generator noise at its
-    first version's learning rate, bf16, and a 100-epoch schedule whose last 50 epochs decay the
-    learning rate; it trains a step."""
+    first version's learning rate, a consistency term under shifts, bf16, and a 100-epoch schedule
+    whose last 50 epochs decay the learning rate; it trains a step."""
     from sgan.config import get_config
     from sgan.data import synthetic_split
     from sgan.engine import Trainer
@@ -300,9 +300,10 @@ def test_improved_fast_is_improved_with_the_references_update_in_bf16(tmp_path) 
     fast, improved = get_config("improved-fast"), get_config("improved")
     differ = {k for k, v in vars(fast).items() if getattr(improved, k) != v}
     assert differ == {"preset", "lr", "steps", "lr_decay_start", "adam_eps", "adam_eps_inside_sqrt",
-                      "fresh_generator_noise", "precision"}
+                      "fresh_generator_noise", "consistency_weight", "consistency_shift", "precision"}
     assert (fast.lr, fast.steps, fast.lr_decay_start, fast.adam_eps, fast.precision) == (1e-3, 60000, 30000, 1e-8,
                                                                                           "bf16")
+    assert (fast.consistency_weight, fast.consistency_shift) == (1.0, 2)
     config = get_config("improved-fast", out=str(tmp_path), steps=2, sample_interval=1, labeled_batch_size=8,
                         unlabeled_batch_size=8, fake_batch_size=8, gen_batch_size=8)
     t = Trainer(config, split=synthetic_split(20, 32, 10, "unit"), progress=False)

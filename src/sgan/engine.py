@@ -169,9 +169,10 @@ class Trainer:
         split = split or run_split(config, progress)
         self.split = split
         self.image_shape = split.image_shape
-        if config.labeled_shift >= min(self.image_shape[1:]):
-            raise ValueError(f"labeled_shift={config.labeled_shift} moves a {self.image_shape[1]}x"
-                             f"{self.image_shape[2]} image off itself; give fewer pixels")
+        for name in ("labeled_shift", "consistency_shift"):
+            if getattr(config, name) >= min(self.image_shape[1:]):
+                raise ValueError(f"{name}={getattr(config, name)} moves a {self.image_shape[1]}x"
+                                 f"{self.image_shape[2]} image off itself; give fewer pixels")
         self.run_dir = Path(config.out) if config.out else default_run_dir(config)
         self.total_steps = config.run_steps
         # The data live on the device (on the CPU, `to` returns the same tensors).
@@ -210,6 +211,7 @@ class Trainer:
                                    generator_precision=lambda: self.precision("generator"))
         # the weight average, for algorithms that learn from it (a mean teacher); None without one
         self.algorithm.teacher = None if self.ema is None else self.ema.module
+        self.algorithm.augment_rng = self.augment_rng  # for an algorithm's own augmentation
         pools = {"labeled": len(self.labeled_images), "unlabeled": len(self.unlabeled_images),
                  "matching": len(self.unlabeled_images)}
         if "unlabeled" in algorithm.batches and not pools["unlabeled"]:

@@ -9,7 +9,8 @@ and a feature-matching generator update, as openai/improved-gan's MNIST script.
 Options: `unlabeled_weight`; `fresh_generator_noise` (the generator's update on a new batch of
 noise, as the reference draws it, instead of the batch made for the discriminator);
 `consistency_weight` (CT-GAN: the unlabeled batch passes twice, with independent noise, and
-their softmax outputs are pulled together); `entropy_weight` (Bad GAN: confident predictions
+their softmax outputs are pulled together; with `consistency_shift` the second pass sees it
+moved by a few pixels, the Pi-model's augmentation); `entropy_weight` (Bad GAN: confident predictions
 on unlabeled images); `class_balance_weight` (CatGAN's marginal entropy: every class predicted
 about equally often on an unlabeled batch); `teacher_weight` (Mean Teacher: the unlabeled
 predictions pulled towards those of the weight average). The discriminator must be free of
@@ -23,6 +24,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from sgan import losses
 from sgan.algorithms.base import Algorithm, Batch, frozen
+from sgan.data.augment import random_shift
 
 
 class FeatureMatching(Algorithm):
@@ -51,7 +53,7 @@ class FeatureMatching(Algorithm):
         n_lab, n_unl, n_fake = len(batch.x_lab), len(batch.x_unl), min(cfg.fake_batch_size, len(fake))
         parts = [batch.x_lab, batch.x_unl, fake[:n_fake].detach()]
         if cfg.consistency_weight:
-            parts.append(batch.x_unl)
+            parts.append(random_shift(batch.x_unl, cfg.consistency_shift, self.augment_rng))
         logits = D(torch.cat(parts)).float()
         logits_lab, logits_unl = logits[:n_lab], logits[n_lab : n_lab + n_unl]
         logits_fake = logits[n_lab + n_unl : n_lab + n_unl + n_fake]
