@@ -47,8 +47,7 @@ class Algorithm:
         self.noise = noise
         self.generator_precision = generator_precision
         self.teacher: nn.Module | None = None  # the loop's weight average of the discriminator, if any
-        # the loop's stream for augmentation (saved in its checkpoints); a fresh one until it sets it
-        self.augment_rng = torch.Generator().manual_seed(config.seed + 3)
+        self.augment_rng: torch.Generator | None = None  # the loop's stream for augmentation (checkpointed)
 
     @staticmethod
     def batch_sizes(config: Config) -> dict[str, tuple[int, str]]:
