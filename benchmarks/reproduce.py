@@ -10,6 +10,9 @@ With --label-seeds, each labeled subset is drawn apart from the training seed: a
 k trains with seed k (ten subsets, ten runs); with --seeds N, every subset with seeds 0..N-1
 (the paper's other protocol: one subset, several training seeds).
 
+--workers N runs N at a time, each on cores / N torch threads; --threads T sets each run's
+threads instead, e.g. --workers 1 --threads 1 beside another one-thread job on two cores.
+
 Runs go to runs/reproduce/ (not committed); rerunning skips complete runs and resumes
 interrupted ones. Each complete run's report.json is also kept, committed, in
 benchmarks/results/reports/; they are put back into runs/reproduce/ before a sweep, so a fresh
@@ -187,6 +190,9 @@ def main() -> int:
                         help="SGAN runs only, without the supervised baseline of each")
     parser.add_argument("--out", default="runs/reproduce")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--threads", type=int,
+                        help="torch threads per run (default: the cores shared among the workers); "
+                             "beside another job, keep the total at most the cores")
     parser.add_argument("--data-dir")
     parser.add_argument("--precision", choices=CHOICES["precision"],
                         help="instead of each preset's default; bf16 runs get their own folders (-bf16)")
@@ -201,6 +207,8 @@ def main() -> int:
     if not args.publish_only:
         specs = runs(args.presets.split(","), args.seeds, args.label_seeds, args.baseline, args.precision)
         options = {"data_dir": args.data_dir} if args.data_dir else {}
+        if args.threads is not None:
+            options["threads"] = args.threads
         try:
             _, failures = run_sweep(specs, args.out, options, workers=args.workers)
         except (TrainingInterrupted, KeyboardInterrupt) as e:

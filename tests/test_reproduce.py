@@ -112,3 +112,21 @@ def test_published_reports_name_the_run_as_the_sweep_does_not_this_machines_fold
     reproduce.publish(Path("runs"))
     published = json.loads((tmp_path / "results" / "reports" / "gia-sgan-100-s0.json").read_text())
     assert published["run_dir"] == "runs/gia-sgan-100-s0" and published["test_accuracy"] == 0.90
+
+
+def test_threads_sets_each_runs_torch_threads_else_the_workers_share_the_cores(tmp_path, load_benchmark,
+                                                                              monkeypatch):
+    """--threads 1 beside another job keeps the total within the cores; without it the sweep
+    divides the cores among its workers."""
+    reproduce = load_benchmark("reproduce")
+    monkeypatch.setattr(reproduce, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(reproduce, "REPORTS", tmp_path / "results" / "reports")
+    seen = []
+    monkeypatch.setattr(reproduce, "run_sweep", lambda specs, out, options, workers: seen.append(
+        (options, workers)) or ([], []))
+    (tmp_path / "runs").mkdir()
+    argv = ["reproduce.py", "--presets", "gia", "--seeds", "1", "--no-baseline", "--out", str(tmp_path / "runs")]
+    for extra, threads in ((["--threads", "1"], 1), ([], None)):
+        monkeypatch.setattr("sys.argv", argv + extra)
+        assert reproduce.main() == 0
+        assert seen[-1] == ({"threads": threads} if threads else {}, 1)
