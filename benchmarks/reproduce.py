@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -199,6 +200,9 @@ def main() -> int:
     parser.add_argument("--publish-only", action="store_true",
                         help="train nothing: aggregate the complete runs under --out into benchmarks/results/")
     args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    if args.threads is not None and not 1 <= args.threads <= cores:
+        parser.error(f"--threads must be between 1 and this machine's {cores} cores, got {args.threads}")
 
     failures = []
     restored = restore(args.out)

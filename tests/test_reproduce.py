@@ -3,6 +3,7 @@ schedule, never one staged with fewer steps on its way there."""
 
 import csv
 import json
+import os
 from pathlib import Path
 
 
@@ -115,7 +116,7 @@ def test_published_reports_name_the_run_as_the_sweep_does_not_this_machines_fold
 
 
 def test_threads_sets_each_runs_torch_threads_else_the_workers_share_the_cores(tmp_path, load_benchmark,
-                                                                              monkeypatch):
+                                                                              monkeypatch, capsys):
     """--threads 1 beside another job keeps the total within the cores; without it the sweep
     divides the cores among its workers."""
     reproduce = load_benchmark("reproduce")
@@ -130,3 +131,12 @@ def test_threads_sets_each_runs_torch_threads_else_the_workers_share_the_cores(t
         monkeypatch.setattr("sys.argv", argv + extra)
         assert reproduce.main() == 0
         assert seen[-1] == ({"threads": threads} if threads else {}, 1)
+    import pytest
+
+    for bad in ("0", str((os.cpu_count() or 1) + 1)):
+        monkeypatch.setattr("sys.argv", argv + ["--threads", bad])
+        with pytest.raises(SystemExit):
+            reproduce.main()
+    assert capsys.readouterr().err.strip().endswith(f"--threads must be between 1 and this machine's "
+                                                     f"{os.cpu_count() or 1} cores, got {bad}")
+    assert len(seen) == 2  # nothing was trained
