@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 
 def write_report(root, name, method, steps, accuracy, preset="gia", **fields):
     run = root / name
@@ -94,8 +96,6 @@ def test_published_runs_name_their_labeled_subset(tmp_path, load_benchmark, monk
 def test_label_seeds_refuse_what_is_not_a_list_of_seeds(load_benchmark):
     import argparse
 
-    import pytest
-
     reproduce = load_benchmark("reproduce")
     assert reproduce.seed_list("0-3,2,7") == [0, 1, 2, 3, 7]
     for bad in ("5-3", "3-", "a-b", "", "-1", "0--1"):
@@ -131,8 +131,6 @@ def test_threads_sets_each_runs_torch_threads_else_the_workers_share_the_cores(t
         monkeypatch.setattr("sys.argv", argv + extra)
         assert reproduce.main() == 0
         assert seen[-1] == ({"threads": threads} if threads else {}, 1)
-    import pytest
-
     for bad in ("0", str((os.cpu_count() or 1) + 1)):
         monkeypatch.setattr("sys.argv", argv + ["--threads", bad])
         with pytest.raises(SystemExit):
