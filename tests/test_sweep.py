@@ -361,6 +361,47 @@ def test_ray_executor_runs_the_grid_on_a_ray_instance(mnist_dir, tmp_path, monke
     assert [r["runs"] for r in read_csv(tmp_path / "sweep" / "results.csv")] == ["2"]
 
 
+def test_threads_beyond_the_cores_are_refused_before_any_run(tmp_path, tiny_runs, monkeypatch):
+    """More torch threads a run than cores: one error before training, not a failure per run."""
+    calls = count_steps(monkeypatch)
+    monkeypatch.setattr("sgan.sweep.os.cpu_count", lambda: 2)
+    specs = plan(["gia"], [20], [0, 1], baseline=False)
+    for threads in (3, 0):
+        with pytest.raises(ValueError, match=f"threads must be between 1 and this machine's 2 cores, got {threads}"):
+            run_sweep(specs, tmp_path / "sweep", {**TINY, "threads": threads}, log=lambda line: None)
+    assert calls == []
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_workers_that_oversubscribe_the_cores_are_warned_about(tmp_path, tiny_runs, monkeypatch):
+    """2 workers x 2 threads on 2 cores still runs, with a warning that names the fitting --threads."""
+    monkeypatch.setattr("sgan.sweep.os.cpu_count", lambda: 2)
+    lines: list[str] = []
+    monkeypatch.setattr("sgan.sweep.ProcessPoolExecutor", _SerialPool)
+    reports, failures = run_sweep(plan(["gia"], [20], [0, 1], baseline=False), tmp_path, {**TINY, "threads": 2},
+                                  workers=2, log=lines.append)
+    assert failures == [] and len(reports) == 2
+    assert lines[0] == ("warning: 2 workers x 2 threads = 4 threads on 2 cores; "
+                        "steps will be much slower (--threads 1 fits)")
+
+
+class _SerialPool:
+    """ProcessPoolExecutor's interface, running each task in this process (monkeypatches stay)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
+
+    def shutdown(self, *args, **kwargs) -> None:
+        pass
+
+
 def test_unknown_executor_is_refused(tmp_path):
     """A misspelt executor is an error, not a silently serial sweep."""
     with pytest.raises(ValueError, match="unknown executor 'dask'"):

@@ -151,12 +151,20 @@ def run_sweep(specs: list[RunSpec], root: str | Path, options: dict[str, Any] | 
     `address` (None: a local Ray instance).
     """
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
     options = dict(options or {})
     if workers <= 0:
         raise ValueError(f"workers must be positive, got {workers}")
     cores = os.cpu_count() or 1
     options.setdefault("threads", max(1, cores // workers))
+    if executor == "local":
+        # refused here rather than by each run's Trainer, which would fail every run one by one
+        threads = options["threads"]
+        if not 1 <= threads <= cores:
+            raise ValueError(f"threads must be between 1 and this machine's {cores} cores, got {threads}")
+        if workers * threads > cores:  # oversubscribed torch threads slow every step manyfold
+            log(f"warning: {workers} workers x {threads} threads = {workers * threads} threads on {cores} cores; "
+                f"steps will be much slower (--threads {max(1, cores // workers)} fits)")
+    root.mkdir(parents=True, exist_ok=True)
     reports: list[dict[str, Any]] = []
     failures: list[tuple[RunSpec, str]] = []
 
