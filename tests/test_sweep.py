@@ -374,15 +374,20 @@ def test_threads_beyond_the_cores_are_refused_before_any_run(tmp_path, tiny_runs
 
 
 def test_workers_that_oversubscribe_the_cores_are_warned_about(tmp_path, tiny_runs, monkeypatch):
-    """2 workers x 2 threads on 2 cores still runs, with a warning that names the fitting --threads."""
+    """Workers x threads above the cores still run, with a warning that names what fits."""
     monkeypatch.setattr("sgan.sweep.os.cpu_count", lambda: 2)
     lines: list[str] = []
     monkeypatch.setattr("sgan.sweep.ProcessPoolExecutor", _SerialPool)
-    reports, failures = run_sweep(plan(["gia"], [20], [0, 1], baseline=False), tmp_path, {**TINY, "threads": 2},
+    reports, failures = run_sweep(plan(["gia"], [20], [0, 1], baseline=False), tmp_path / "a", {**TINY, "threads": 2},
                                   workers=2, log=lines.append)
     assert failures == [] and len(reports) == 2
     assert lines[0] == ("warning: 2 workers x 2 threads = 4 threads on 2 cores; "
                         "steps will be much slower (--threads 1 fits)")
+    lines.clear()  # more workers than cores: one thread each is still too many
+    run_sweep(plan(["gia"], [20], [0, 1, 2], baseline=False), tmp_path / "b", {**TINY, "threads": 1}, workers=3,
+              log=lines.append)
+    assert lines[0] == ("warning: 3 workers x 1 threads = 3 threads on 2 cores; "
+                        "steps will be much slower (--workers 2 --threads 1 fits)")
 
 
 class _SerialPool:

@@ -162,8 +162,9 @@ def run_sweep(specs: list[RunSpec], root: str | Path, options: dict[str, Any] | 
         if not 1 <= threads <= cores:
             raise ValueError(f"threads must be between 1 and this machine's {cores} cores, got {threads}")
         if workers * threads > cores:  # oversubscribed torch threads slow every step manyfold
+            fits = f"--threads {cores // workers}" if workers <= cores else f"--workers {cores} --threads 1"
             log(f"warning: {workers} workers x {threads} threads = {workers * threads} threads on {cores} cores; "
-                f"steps will be much slower (--threads {max(1, cores // workers)} fits)")
+                f"steps will be much slower ({fits} fits)")
     root.mkdir(parents=True, exist_ok=True)
     reports: list[dict[str, Any]] = []
     failures: list[tuple[RunSpec, str]] = []
