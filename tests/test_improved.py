@@ -313,27 +313,6 @@ def test_improved_fast_is_improved_with_the_references_update_in_bf16(tmp_path) 
 
 
 
-def test_improved_aug_is_improved_fast_with_labeled_images_shifted(tmp_path) -> None:
-    """The preset is `improved-fast` and one option: each labeled image moved by up to 2 pixels,
-    drawn anew every step; its batches are the other preset's, the labeled images moved."""
-    from sgan.config import get_config
-    from sgan.data import synthetic_split
-    from sgan.engine import Trainer
-
-    aug, fast = get_config("improved-aug"), get_config("improved-fast")
-    assert {k: v for k, v in vars(aug).items() if getattr(fast, k) != v} == {"preset": "improved-aug",
-                                                                           "labeled_shift": 2}
-    small = dict(steps=2, sample_interval=1, labeled_batch_size=8, unlabeled_batch_size=8, fake_batch_size=8,
-                 gen_batch_size=8)
-    split = synthetic_split(20, 32, 10, "unit")
-    a = Trainer(get_config("improved-aug", out=str(tmp_path / "a"), **small), split=split, progress=False)
-    f = Trainer(get_config("improved-fast", out=str(tmp_path / "f"), **small), split=split, progress=False)
-    batch_a, batch_f = a.next_batch(), f.next_batch()
-    assert torch.equal(batch_a.y_lab, batch_f.y_lab) and torch.equal(batch_a.x_unl, batch_f.x_unl)
-    assert not torch.equal(batch_a.x_lab, batch_f.x_lab)
-    assert all(math.isfinite(v) for v in a.step(batch_a).values())
-
-
 def test_mean_teacher_learns_from_the_weight_average(tmp_path, monkeypatch) -> None:
     """teacher_weight compares the discriminator's unlabeled predictions with those of the loop's
     weight average (the teacher's rows, no gradient to it); it needs a weight average."""

@@ -370,14 +370,8 @@ IMPROVED_FAST: dict[str, Any] = {
     "precision": "bf16",
 }
 
-# `improved-fast` with each labeled image also moved by up to 2 pixels, a new shift every step:
-# the ten labeled images of a class stand for the shapes around them, not only their own pixels
-# (label seeds 6 and 7: 84 and 89 errors against the preset's 92 and 91,
-# benchmarks/results/label_subset_ablation.md).
-IMPROVED_AUG: dict[str, Any] = {**IMPROVED_FAST, "labeled_shift": 2}
-
 PRESETS: dict[str, dict[str, Any]] = {"gia": GIA, "stacked": STACKED, "improved": IMPROVED,
-                                      "improved-fast": IMPROVED_FAST, "improved-aug": IMPROVED_AUG}
+                                      "improved-fast": IMPROVED_FAST}
 
 
 def get_config(preset: str = "gia", **overrides: Any) -> Config:
