@@ -1,12 +1,13 @@
-"""Random shifts (sgan.data.augment): of the labeled batch (`labeled_shift`) and of the
-consistency term's second pass of the unlabeled batch (`consistency_shift`)."""
+"""Random shifts and rotations (sgan.data.augment): of the labeled batch (`labeled_shift`) and of
+the consistency term's second pass of the unlabeled batch (`consistency_shift`,
+`consistency_rotation`)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from sgan.data.augment import random_shift
+from sgan.data.augment import random_rotation, random_shift, rotate
 
 
 def test_each_image_moves_by_its_own_offsets() -> None:
@@ -44,6 +45,41 @@ def test_no_shift_is_the_same_images_and_draws_nothing() -> None:
 def test_a_shift_as_large_as_the_image_is_refused() -> None:
     with pytest.raises(ValueError, match="between 0 and the image side - 1"):
         random_shift(torch.rand(2, 1, 4, 4), 4, torch.Generator())
+
+
+def test_a_quarter_turn_is_rot90_and_a_half_turn_reverses_the_pixels() -> None:
+    x = torch.arange(2 * 16.0).reshape(2, 1, 4, 4)
+    # anticlockwise as displayed: the top row becomes the left column, read upwards
+    quarter = rotate(x, torch.tensor([90.0, -90.0]))
+    assert torch.allclose(quarter[0], torch.rot90(x[0], 1, (1, 2)), atol=1e-5)
+    assert torch.allclose(quarter[1], torch.rot90(x[1], -1, (1, 2)), atol=1e-5)
+    wide = torch.arange(12.0).reshape(1, 1, 3, 4)  # not square: turned about its centre, unsheared
+    assert torch.allclose(rotate(wide, torch.tensor([180.0])), wide.flip(2, 3), atol=1e-5)
+    assert torch.allclose(rotate(wide, torch.tensor([0.0])), wide, atol=1e-6)
+
+
+def test_a_rotation_turns_each_image_by_its_own_angle_within_the_limit() -> None:
+    x = torch.zeros(32, 1, 29, 29)
+    x[:, 0, 14, 4:25] = 1.0  # a horizontal bar through the centre
+    y = random_rotation(x, 10, torch.Generator().manual_seed(5))
+    degrees = (torch.rand(32, generator=torch.Generator().manual_seed(5)) * 2 - 1) * 10
+    assert torch.equal(y, rotate(x, degrees))
+    rows, cols = torch.meshgrid(torch.arange(29.0), torch.arange(29.0), indexing="ij")
+    for i in range(32):  # the bar's slope, fitted to its pixels, is the drawn angle
+        w = y[i, 0]
+        cx, cy = (w * cols).sum() / w.sum(), (w * rows).sum() / w.sum()
+        slope = (w * (cols - cx) * (rows - cy)).sum() / (w * (cols - cx) ** 2).sum()
+        assert abs(-torch.rad2deg(torch.atan(slope)) - degrees[i]) < 1.0
+        assert abs(cx - 14) < 0.1 and abs(cy - 14) < 0.1  # about the centre
+    assert degrees.abs().max() <= 10 and degrees.std() > 3
+
+
+def test_no_rotation_is_the_same_images_and_draws_nothing() -> None:
+    x = torch.rand(5, 1, 8, 8)
+    g = torch.Generator().manual_seed(1)
+    before = g.get_state()
+    assert random_rotation(x, 0, g) is x
+    assert torch.equal(g.get_state(), before)
 
 
 def _trainer(tmp_path, **options):
@@ -85,10 +121,28 @@ def test_the_consistency_pass_sees_the_unlabeled_batch_moved(tmp_path) -> None:
     assert stats["consistency"] > 0
 
 
+def test_the_consistency_pass_sees_the_unlabeled_batch_turned_then_moved(tmp_path) -> None:
+    t = _trainer(tmp_path, consistency_weight=0.1, consistency_shift=1, consistency_rotation=15)
+    batch = t.next_batch()
+    g = torch.Generator().set_state(t.augment_rng.get_state())
+    expected = random_shift(random_rotation(batch.x_unl, 15, g), 1, g)
+    seen = []
+    hook = t.discriminator.register_forward_hook(lambda _m, inputs, _out: seen.append(inputs[0].detach().clone()))
+    t.step(batch)
+    hook.remove()
+    assert torch.equal(seen[0][-len(batch.x_unl):], expected)
+
+
 @pytest.mark.parametrize("options, message", [
     (dict(labeled_shift=-1), "labeled_shift must be a number of pixels >= 0, got -1"),
     (dict(consistency_weight=0.1, consistency_shift=-2), "consistency_shift must be a number of pixels >= 0, got -2"),
     (dict(consistency_shift=2), "consistency_shift moves the consistency term's images: give it a consistency_weight"),
+    (dict(consistency_weight=0.1, consistency_rotation=-5),
+     r"consistency_rotation must be a number of degrees in \[0, 180\], got -5"),
+    (dict(consistency_weight=0.1, consistency_rotation=270),
+     r"consistency_rotation must be a number of degrees in \[0, 180\], got 270"),
+    (dict(consistency_rotation=10),
+     "consistency_rotation turns the consistency term's images: give it a consistency_weight"),
 ])
 def test_impossible_shift_options_are_refused(options, message) -> None:
     from sgan.config import get_config
@@ -103,7 +157,8 @@ def test_a_shift_larger_than_the_images_is_refused(tmp_path, option) -> None:
         _trainer(tmp_path, consistency_weight=0.1, **{option: 28})
 
 
-@pytest.mark.parametrize("options", [dict(labeled_shift=2), dict(consistency_weight=0.1, consistency_shift=2)])
+@pytest.mark.parametrize("options", [dict(labeled_shift=2), dict(consistency_weight=0.1, consistency_shift=2),
+                                     dict(consistency_weight=0.1, consistency_rotation=10)])
 def test_a_resumed_run_draws_the_shifts_it_would_have(tmp_path, monkeypatch, sigterm_at_step, options) -> None:
     from sgan.config import get_config
     from sgan.data import synthetic_split

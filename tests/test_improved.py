@@ -206,6 +206,25 @@ def test_consistency_and_entropy_terms_enter_the_discriminators_loss(tmp_path, m
     assert 0 < stats["class_balance"] <= math.log(10) + 1e-6
 
 
+def test_the_pseudo_label_term_learns_the_clean_class_on_the_moved_pass(tmp_path, monkeypatch) -> None:
+    from sgan import losses
+
+    seen = {}
+    real = losses.pseudo_label_loss
+
+    def spy(clean: Tensor, moved: Tensor, threshold: float) -> Tensor:
+        seen.update(rows=(len(clean), len(moved)), threshold=threshold, value=real(clean, moved, threshold))
+        return seen["value"]
+
+    monkeypatch.setattr(losses, "pseudo_label_loss", spy)
+    # a threshold of 0.05 on 10 classes: every image counts, so the term is above 0
+    t = _fm_trainer(tmp_path, pseudo_label_weight=1.0, pseudo_label_threshold=0.05, consistency_shift=2)
+    stats = t.step()
+    assert "consistency" not in stats  # the moved pass without CT-GAN's term
+    assert seen["rows"] == (8, 8) and seen["threshold"] == 0.05
+    assert stats["pseudo_label"] == pytest.approx(seen["value"].item()) and stats["pseudo_label"] > 0
+
+
 def test_fresh_generator_noise_draws_a_second_batch(tmp_path) -> None:
     counts = []
     for fresh in (False, True):
@@ -233,6 +252,10 @@ def test_keras_sgan_refuses_the_feature_matching_terms() -> None:
         get_config("gia", class_balance_weight=1.0)
     with pytest.raises(ValueError, match="class_balance_weight must be at least 0"):
         get_config("improved", class_balance_weight=-0.5)
+    with pytest.raises(ValueError, match="pseudo_label_weight=1.0 is an option the keras-sgan algorithm does not"):
+        get_config("gia", pseudo_label_weight=1.0)
+    with pytest.raises(ValueError, match=r"pseudo_label_threshold is a probability in \(0, 1\], got 1.5"):
+        get_config("improved", pseudo_label_weight=1.0, pseudo_label_threshold=1.5)
 
 
 def test_adam_inside_sqrt_by_hand() -> None:
@@ -274,7 +297,8 @@ def test_lr_decays_linearly_to_zero_from_lr_decay_start(tmp_path) -> None:
 @pytest.mark.parametrize("term, option", [("consistency_loss", "consistency_weight"),
                                           ("entropy_loss", "entropy_weight"),
                                           ("class_balance_loss", "class_balance_weight"),
-                                          ("consistency_loss", "teacher_weight")])
+                                          ("consistency_loss", "teacher_weight"),
+                                          ("pseudo_label_loss", "pseudo_label_weight")])
 def test_each_term_reaches_the_discriminators_update(tmp_path, monkeypatch, term, option) -> None:
     from sgan import losses
 

@@ -73,6 +73,20 @@ def test_consistency_loss_by_hand():
     assert losses.consistency_loss(b, b).item() == 0.0
 
 
+def test_pseudo_label_loss_by_hand():
+    """Image 0: clean pass 3/4 sure of class 0 (above 0.7), its moved pass at softmax (1/2, 1/2):
+    -log(1/2). Image 1: 1/2 sure, under the threshold: 0. The mean is over both images."""
+    clean = torch.tensor([[math.log(3.0), 0.0], [0.0, 0.0]], requires_grad=True)
+    moved = torch.tensor([[0.0, 0.0], [5.0, -5.0]], requires_grad=True)
+    loss = losses.pseudo_label_loss(clean, moved, threshold=0.7)
+    assert loss.item() == pytest.approx(math.log(2) / 2, rel=1e-6)
+    loss.backward()
+    assert clean.grad is None or not clean.grad.any()  # the clean pass is the target, not trained by it
+    # d/dz of -log softmax(z)_0 / 2 = (softmax(z) - onehot(0)) / 2 for image 0; image 1 masked out
+    torch.testing.assert_close(moved.grad, torch.tensor([[-0.25, 0.25], [0.0, 0.0]]))
+    assert losses.pseudo_label_loss(clean, moved, threshold=0.8).item() == 0.0  # nobody sure enough
+
+
 def test_entropy_loss_by_hand():
     logits = torch.tensor([[0.0, 0.0], [math.log(3.0), 0.0]])
     expected = (math.log(2) - (0.75 * math.log(0.75) + 0.25 * math.log(0.25))) / 2

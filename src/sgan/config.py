@@ -89,6 +89,14 @@ class Config:
     # this many pixels (the Pi-model's augmentation, Laine & Aila 2017): predictions that must not
     # change when a digit moves, which a fully connected classifier does not have by itself.
     consistency_shift: int = 0
+    # feature-matching: ... and turned by up to this many degrees (before the shift): handwriting
+    # slants, and a slanted digit is the same digit.
+    consistency_rotation: float = 0.0
+    # feature-matching: FixMatch's term (Sohn et al. 2020): the cross-entropy of the moved pass
+    # (consistency_shift, consistency_rotation) against the clean pass's class, on the images the
+    # clean pass is at least pseudo_label_threshold sure of.
+    pseudo_label_weight: float = 0.0
+    pseudo_label_threshold: float = 0.95
     # feature-matching: Bad GAN's conditional entropy of the unlabeled predictions (SVHN: 0.1).
     entropy_weight: float = 0.0
     # feature-matching: CatGAN's marginal entropy, as the divergence of the unlabeled batch's mean
@@ -182,8 +190,18 @@ class Config:
         for name in ("labeled_shift", "consistency_shift"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be a number of pixels >= 0, got {getattr(self, name)}")
-        if self.consistency_shift and not self.consistency_weight:
-            raise ValueError("consistency_shift moves the consistency term's images: give it a consistency_weight too")
+        moved_pass = self.consistency_weight or self.pseudo_label_weight
+        if self.consistency_shift and not moved_pass:
+            raise ValueError("consistency_shift moves the consistency term's images: give it a consistency_weight "
+                             "(or pseudo_label_weight) too")
+        if not 0 <= self.consistency_rotation <= 180:
+            raise ValueError(f"consistency_rotation must be a number of degrees in [0, 180], "
+                             f"got {self.consistency_rotation}")
+        if self.consistency_rotation and not moved_pass:
+            raise ValueError("consistency_rotation turns the consistency term's images: "
+                             "give it a consistency_weight (or pseudo_label_weight) too")
+        if not 0 < self.pseudo_label_threshold <= 1:
+            raise ValueError(f"pseudo_label_threshold is a probability in (0, 1], got {self.pseudo_label_threshold}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be at least 1, got {self.threads} (leave it out to use all cores)")
         for name in ("lr", "adam_eps"):
@@ -202,7 +220,7 @@ class Config:
         if self.teacher_weight and self.ema_decay is None:
             raise ValueError("teacher_weight learns from the weight average: give it an ema_decay too")
         for name in ("unlabeled_weight", "consistency_weight", "entropy_weight", "class_balance_weight",
-                     "teacher_weight"):
+                     "teacher_weight", "pseudo_label_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
         if self.channels not in (None, 1, 3):
@@ -215,7 +233,8 @@ class Config:
         defaults = Config.__dataclass_fields__
         ignored = {"feature-matching": ("fake_mode", "shared_d_optimizer", "frozen_d_batch_stats"),
                    "keras-sgan": ("unlabeled_weight", "fresh_generator_noise", "consistency_weight",
-                                  "consistency_shift", "entropy_weight", "class_balance_weight",
+                                  "consistency_shift", "consistency_rotation", "pseudo_label_weight",
+                                  "pseudo_label_threshold", "entropy_weight", "class_balance_weight",
                                   "teacher_weight")}[self.algorithm]
         for name in ignored:
             if getattr(self, name) != defaults[name].default:
@@ -370,8 +389,12 @@ IMPROVED_FAST: dict[str, Any] = {
     "precision": "bf16",
 }
 
+# `improved-fast` plus FixMatch's term on the shifted pass: where the unshifted pass is at least
+# 95% sure of a class, the shifted one is trained to it (benchmarks/results/label_subset_ablation.md).
+IMPROVED_FIXMATCH: dict[str, Any] = {**IMPROVED_FAST, "pseudo_label_weight": 1.0, "pseudo_label_threshold": 0.95}
+
 PRESETS: dict[str, dict[str, Any]] = {"gia": GIA, "stacked": STACKED, "improved": IMPROVED,
-                                      "improved-fast": IMPROVED_FAST}
+                                      "improved-fast": IMPROVED_FAST, "improved-fixmatch": IMPROVED_FIXMATCH}
 
 
 def get_config(preset: str = "gia", **overrides: Any) -> Config:

@@ -71,6 +71,15 @@ def consistency_loss(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Te
     return (F.softmax(logits_a, dim=1) - F.softmax(logits_b, dim=1)).pow(2).mean()
 
 
+def pseudo_label_loss(logits_clean: torch.Tensor, logits_moved: torch.Tensor, threshold: float) -> torch.Tensor:
+    """FixMatch's unlabeled term (Sohn et al. 2020): where the clean pass is at least `threshold`
+    sure of a class, the cross-entropy of the augmented pass against that class, averaged over
+    the whole batch (an unsure image adds 0). The clean pass is the target: no gradient."""
+    confidence, target = F.softmax(logits_clean.detach().float(), dim=1).max(dim=1)
+    per_image = F.cross_entropy(logits_moved.float(), target, reduction="none")
+    return (per_image * (confidence >= threshold)).mean()
+
+
 def entropy_loss(logits: torch.Tensor) -> torch.Tensor:
     """Bad GAN's conditional entropy (Dai et al. 2017): the mean of -sum_k p_k log p_k over
     examples, which pushes unlabeled predictions to be confident."""

@@ -9,8 +9,10 @@ and a feature-matching generator update, as openai/improved-gan's MNIST script.
 Options: `unlabeled_weight`; `fresh_generator_noise` (the generator's update on a new batch of
 noise, as the reference draws it, instead of the batch made for the discriminator);
 `consistency_weight` (CT-GAN: the unlabeled batch passes twice, with independent noise, and
-their softmax outputs are pulled together; with `consistency_shift` the second pass sees it
-moved by a few pixels, the Pi-model's augmentation); `entropy_weight` (Bad GAN: confident predictions
+their softmax outputs are pulled together; with `consistency_shift` and `consistency_rotation`
+the second pass sees it moved by a few pixels and turned by a few degrees, the Pi-model's
+augmentation); `pseudo_label_weight` (FixMatch: the moved pass learns the clean pass's class
+where that is confident); `entropy_weight` (Bad GAN: confident predictions
 on unlabeled images); `class_balance_weight` (CatGAN's marginal entropy: every class predicted
 about equally often on an unlabeled batch); `teacher_weight` (Mean Teacher: the unlabeled
 predictions pulled towards those of the weight average). The discriminator must be free of
@@ -24,7 +26,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from sgan import losses
 from sgan.algorithms.base import Algorithm, Batch, frozen
-from sgan.data.augment import random_shift
+from sgan.data.augment import random_rotation, random_shift
 
 
 class FeatureMatching(Algorithm):
@@ -52,8 +54,9 @@ class FeatureMatching(Algorithm):
         # Rows: labeled | unlabeled | fakes | [unlabeled again, for the consistency term]
         n_lab, n_unl, n_fake = len(batch.x_lab), len(batch.x_unl), min(cfg.fake_batch_size, len(fake))
         parts = [batch.x_lab, batch.x_unl, fake[:n_fake].detach()]
-        if cfg.consistency_weight:
-            parts.append(random_shift(batch.x_unl, cfg.consistency_shift, self.augment_rng))
+        if cfg.consistency_weight or cfg.pseudo_label_weight:
+            turned = random_rotation(batch.x_unl, cfg.consistency_rotation, self.augment_rng)
+            parts.append(random_shift(turned, cfg.consistency_shift, self.augment_rng))
         logits = D(torch.cat(parts)).float()
         logits_lab, logits_unl = logits[:n_lab], logits[n_lab : n_lab + n_unl]
         logits_fake = logits[n_lab + n_unl : n_lab + n_unl + n_fake]
@@ -65,6 +68,10 @@ class FeatureMatching(Algorithm):
             loss_ct = losses.consistency_loss(logits_unl, logits[n_lab + n_unl + n_fake :])
             loss_d = loss_d + cfg.consistency_weight * loss_ct
             stats["consistency"] = loss_ct
+        if cfg.pseudo_label_weight:
+            stats["pseudo_label"] = losses.pseudo_label_loss(logits_unl, logits[n_lab + n_unl + n_fake :],
+                                                             cfg.pseudo_label_threshold)
+            loss_d = loss_d + cfg.pseudo_label_weight * stats["pseudo_label"]
         if cfg.teacher_weight:
             with torch.no_grad():  # the teacher in training mode: its own noise, as the student's
                 self.teacher.train()

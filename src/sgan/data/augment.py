@@ -1,10 +1,14 @@
-"""Augmentation of the labeled batch: each image moved by a few whole pixels.
+"""Augmentation: each image moved by a few whole pixels, or turned by a few degrees.
 
 With 10 labels a class, the classifier can memorise each labeled image as one point; a shifted
-copy every step makes it learn the class around that point instead (`labeled_shift`).
+copy every step makes it learn the class around that point instead (`labeled_shift`). The
+consistency term's second pass of the unlabeled batch uses both (`consistency_shift`,
+`consistency_rotation`): predictions that must not change when a digit moves or slants.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -28,3 +32,31 @@ def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generato
     batch = torch.arange(b, device=images.device)[:, None, None, None]
     channel = torch.arange(images.shape[1], device=images.device)[None, :, None, None]
     return padded[batch, channel, rows[:, None, :, None], cols[:, None, None, :]]
+
+
+def random_rotation(images: torch.Tensor, max_degrees: float, generator: torch.Generator) -> torch.Tensor:
+    """Each image [B, C, H, W] turned about its centre by its own angle, uniform in
+    [-max_degrees, max_degrees]. The angles come from `generator` (a CPU one, as random_shift's)."""
+    if max_degrees == 0:
+        return images
+    if not 0 < max_degrees <= 180:
+        raise ValueError(f"a rotation must be between 0 and 180 degrees, got {max_degrees}")
+    degrees = (torch.rand(len(images), generator=generator) * 2 - 1) * max_degrees
+    return rotate(images, degrees)
+
+
+def rotate(images: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
+    """Image i of [B, C, H, W] turned anticlockwise (as displayed, rows down) by degrees[i] about
+    its centre, sampled bilinearly; the corners that turn in from outside repeat the border's
+    pixels."""
+    b, _, h, w = images.shape
+    angles = degrees.float() * (math.pi / 180)
+    cos, sin = torch.cos(angles), torch.sin(angles)
+    # affine_grid maps each output pixel to the input point it reads, in [-1, 1] on each axis:
+    # the aspect ratio in the off-diagonal terms turns a non-square image without shearing it.
+    theta = torch.zeros(b, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 1] = cos, -sin * h / w
+    theta[:, 1, 0], theta[:, 1, 1] = sin * w / h, cos
+    theta = theta.to(device=images.device, dtype=images.dtype)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
