@@ -53,24 +53,25 @@ def test_a_quarter_turn_is_rot90_and_a_half_turn_reverses_the_pixels() -> None:
     quarter = rotate(x, torch.tensor([90.0, -90.0]))
     assert torch.allclose(quarter[0], torch.rot90(x[0], 1, (1, 2)), atol=1e-5)
     assert torch.allclose(quarter[1], torch.rot90(x[1], -1, (1, 2)), atol=1e-5)
-    wide = torch.arange(12.0).reshape(1, 1, 3, 4)  # not square: turned about its centre, unsheared
+    wide = torch.arange(12.0).reshape(1, 1, 3, 4)
     assert torch.allclose(rotate(wide, torch.tensor([180.0])), wide.flip(2, 3), atol=1e-5)
     assert torch.allclose(rotate(wide, torch.tensor([0.0])), wide, atol=1e-6)
 
 
-def test_a_rotation_turns_each_image_by_its_own_angle_within_the_limit() -> None:
-    x = torch.zeros(32, 1, 29, 29)
-    x[:, 0, 14, 4:25] = 1.0  # a horizontal bar through the centre
+@pytest.mark.parametrize("h, w", [(29, 29), (21, 41)])  # square, and wide: turned without shear
+def test_a_rotation_turns_each_image_by_its_own_angle_within_the_limit(h: int, w: int) -> None:
+    x = torch.zeros(32, 1, h, w)
+    x[:, 0, h // 2, w // 2 - 10 : w // 2 + 11] = 1.0  # a horizontal bar through the centre
     y = random_rotation(x, 10, torch.Generator().manual_seed(5))
     degrees = (torch.rand(32, generator=torch.Generator().manual_seed(5)) * 2 - 1) * 10
     assert torch.equal(y, rotate(x, degrees))
-    rows, cols = torch.meshgrid(torch.arange(29.0), torch.arange(29.0), indexing="ij")
+    rows, cols = torch.meshgrid(torch.arange(float(h)), torch.arange(float(w)), indexing="ij")
     for i in range(32):  # the bar's slope, fitted to its pixels, is the drawn angle
-        w = y[i, 0]
-        cx, cy = (w * cols).sum() / w.sum(), (w * rows).sum() / w.sum()
-        slope = (w * (cols - cx) * (rows - cy)).sum() / (w * (cols - cx) ** 2).sum()
+        p = y[i, 0]
+        cx, cy = (p * cols).sum() / p.sum(), (p * rows).sum() / p.sum()
+        slope = (p * (cols - cx) * (rows - cy)).sum() / (p * (cols - cx) ** 2).sum()
         assert abs(-torch.rad2deg(torch.atan(slope)) - degrees[i]) < 1.0
-        assert abs(cx - 14) < 0.1 and abs(cy - 14) < 0.1  # about the centre
+        assert abs(cx - w // 2) < 0.1 and abs(cy - h // 2) < 0.1  # about the centre
     assert degrees.abs().max() <= 10 and degrees.std() > 3
 
 

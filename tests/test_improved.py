@@ -206,7 +206,7 @@ def test_consistency_and_entropy_terms_enter_the_discriminators_loss(tmp_path, m
     assert 0 < stats["class_balance"] <= math.log(10) + 1e-6
 
 
-def test_the_pseudo_label_term_learns_the_clean_class_on_the_moved_pass(tmp_path, monkeypatch) -> None:
+def test_the_pseudo_label_term_enters_the_discriminators_loss(tmp_path, monkeypatch) -> None:
     from sgan import losses
 
     seen = {}
@@ -256,6 +256,8 @@ def test_keras_sgan_refuses_the_feature_matching_terms() -> None:
         get_config("gia", pseudo_label_weight=1.0)
     with pytest.raises(ValueError, match=r"pseudo_label_threshold is a probability in \(0, 1\], got 1.5"):
         get_config("improved", pseudo_label_weight=1.0, pseudo_label_threshold=1.5)
+    with pytest.raises(ValueError, match="pseudo_label_threshold chooses the pseudo-label term's images: give it a"):
+        get_config("improved", pseudo_label_threshold=0.9)
 
 
 def test_adam_inside_sqrt_by_hand() -> None:
@@ -303,7 +305,11 @@ def test_each_term_reaches_the_discriminators_update(tmp_path, monkeypatch, term
     from sgan import losses
 
     # a term that is NaN: the discriminator's weights turn NaN if and only if the term is in its loss
-    monkeypatch.setattr(losses, term, lambda logits, *rest: logits.sum() * float("nan"))
+    def nan_term(*args: Tensor) -> Tensor:
+        trained = args[1] if term == "pseudo_label_loss" else args[0]  # its target, args[0], has no gradient
+        return trained.sum() * float("nan")
+
+    monkeypatch.setattr(losses, term, nan_term)
     off = _fm_trainer(tmp_path / "off")
     off.step()
     assert all(torch.isfinite(p).all() for p in off.discriminator.parameters())

@@ -202,6 +202,9 @@ class Config:
                              "give it a consistency_weight (or pseudo_label_weight) too")
         if not 0 < self.pseudo_label_threshold <= 1:
             raise ValueError(f"pseudo_label_threshold is a probability in (0, 1], got {self.pseudo_label_threshold}")
+        if self.pseudo_label_threshold != Config.pseudo_label_threshold and not self.pseudo_label_weight:
+            raise ValueError("pseudo_label_threshold chooses the pseudo-label term's images: "
+                             "give it a pseudo_label_weight too")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be at least 1, got {self.threads} (leave it out to use all cores)")
         for name in ("lr", "adam_eps"):

@@ -51,7 +51,7 @@ class FeatureMatching(Algorithm):
 
         # -- 1. joint discriminator update: one forward pass for all batches (the same function
         # as separate passes without BatchNorm, and one large matrix product is faster).
-        # Rows: labeled | unlabeled | fakes | [unlabeled again, for the consistency term]
+        # Rows: labeled | unlabeled | fakes | [unlabeled again, moved: consistency and pseudo-label terms]
         n_lab, n_unl, n_fake = len(batch.x_lab), len(batch.x_unl), min(cfg.fake_batch_size, len(fake))
         parts = [batch.x_lab, batch.x_unl, fake[:n_fake].detach()]
         if cfg.consistency_weight or cfg.pseudo_label_weight:
