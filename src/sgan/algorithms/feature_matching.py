@@ -60,17 +60,17 @@ class FeatureMatching(Algorithm):
         logits = D(torch.cat(parts)).float()
         logits_lab, logits_unl = logits[:n_lab], logits[n_lab : n_lab + n_unl]
         logits_fake = logits[n_lab + n_unl : n_lab + n_unl + n_fake]
+        logits_moved = logits[n_lab + n_unl + n_fake :]  # empty without the moved pass
         loss_sup = losses.supervised_loss(logits_lab, batch.y_lab)
         loss_unsup = losses.unsupervised_loss(logits_unl, logits_fake)
         loss_d = loss_sup + cfg.unlabeled_weight * loss_unsup
         stats = {}
         if cfg.consistency_weight:
-            loss_ct = losses.consistency_loss(logits_unl, logits[n_lab + n_unl + n_fake :])
+            loss_ct = losses.consistency_loss(logits_unl, logits_moved)
             loss_d = loss_d + cfg.consistency_weight * loss_ct
             stats["consistency"] = loss_ct
         if cfg.pseudo_label_weight:
-            stats["pseudo_label"] = losses.pseudo_label_loss(logits_unl, logits[n_lab + n_unl + n_fake :],
-                                                             cfg.pseudo_label_threshold)
+            stats["pseudo_label"] = losses.pseudo_label_loss(logits_unl, logits_moved, cfg.pseudo_label_threshold)
             loss_d = loss_d + cfg.pseudo_label_weight * stats["pseudo_label"]
         if cfg.teacher_weight:
             with torch.no_grad():  # the teacher in training mode: its own noise, as the student's
