@@ -34,6 +34,19 @@ def test_pixels_coming_in_repeat_the_border_and_channels_move_together() -> None
         assert where[0] == where[1] == where[2]
 
 
+def test_each_shifted_image_is_a_window_of_the_padded_image() -> None:
+    """Against the definition, on colour images that are not square (the gather's flat index)."""
+    import torch.nn.functional as F
+
+    x = torch.rand(6, 3, 5, 8)
+    y = random_shift(x, 2, torch.Generator().manual_seed(4))
+    dy, dx = torch.randint(-2, 3, (2, 6), generator=torch.Generator().manual_seed(4)).tolist()
+    padded = F.pad(x, (2, 2, 2, 2), mode="replicate")
+    for i in range(6):
+        top, left = 2 - dy[i], 2 - dx[i]
+        assert torch.equal(y[i], padded[i, :, top : top + 5, left : left + 8])
+
+
 def test_no_shift_is_the_same_images_and_draws_nothing() -> None:
     x = torch.rand(5, 1, 8, 8)
     g = torch.Generator().manual_seed(1)

@@ -29,9 +29,11 @@ def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generato
     # output pixel (y, x) of image i reads padded (y + s - dy_i, x + s - dx_i)
     rows = torch.arange(h, device=images.device) + (max_shift - offsets[0])[:, None]  # [B, H]
     cols = torch.arange(w, device=images.device) + (max_shift - offsets[1])[:, None]  # [B, W]
-    batch = torch.arange(b, device=images.device)[:, None, None, None]
-    channel = torch.arange(images.shape[1], device=images.device)[None, :, None, None]
-    return padded[batch, channel, rows[:, None, :, None], cols[:, None, None, :]]
+    # one gather along the flattened padded image: about 3x faster on the CPU than indexing with four
+    # broadcast index tensors (benchmarks/results/microbench.md), the same pixels
+    where = (rows[:, :, None] * padded.shape[-1] + cols[:, None, :]).flatten(1)  # [B, H * W]
+    c = images.shape[1]
+    return padded.flatten(2).gather(2, where[:, None, :].expand(b, c, h * w)).view(b, c, h, w)
 
 
 def random_rotation(images: torch.Tensor, max_degrees: float, generator: torch.Generator) -> torch.Tensor:
