@@ -21,7 +21,7 @@ def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generato
     on its device)."""
     if max_shift == 0:
         return images
-    b, _, h, w = images.shape
+    b, c, h, w = images.shape
     if not 0 < max_shift < min(h, w):
         raise ValueError(f"a shift must be between 0 and the image side - 1 ({min(h, w) - 1}), got {max_shift}")
     offsets = torch.randint(-max_shift, max_shift + 1, (2, b), generator=generator).to(images.device)
@@ -32,7 +32,6 @@ def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generato
     # one gather along the flattened padded image: about 3x faster on the CPU than indexing with four
     # broadcast index tensors (benchmarks/results/microbench.md), the same pixels
     where = (rows[:, :, None] * padded.shape[-1] + cols[:, None, :]).flatten(1)  # [B, H * W]
-    c = images.shape[1]
     return padded.flatten(2).gather(2, where[:, None, :].expand(b, c, h * w)).view(b, c, h, w)
 
 
