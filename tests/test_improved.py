@@ -342,6 +342,15 @@ def test_improved_fast_is_improved_with_the_references_update_in_bf16(tmp_path) 
     assert all(math.isfinite(v) for v in stats.values())
 
 
+def test_improved_fixmatch_fast_is_improved_fixmatch_at_twice_the_learning_rate() -> None:
+    from sgan.config import get_config
+
+    fast, fixmatch = get_config("improved-fixmatch-fast"), get_config("improved-fixmatch")
+    assert {k for k, v in vars(fast).items() if getattr(fixmatch, k) != v} == {"preset", "lr"}
+    assert (fixmatch.lr, fast.lr) == (1e-3, 2e-3)
+    assert (fast.steps, fast.lr_decay_start, fast.pseudo_label_weight, fast.consistency_shift) == (60000, 30000, 1.0, 2)
+
+
 
 def test_mean_teacher_learns_from_the_weight_average(tmp_path, monkeypatch) -> None:
     """teacher_weight compares the discriminator's unlabeled predictions with those of the loop's
