@@ -351,7 +351,6 @@ def test_improved_fixmatch_fast_is_improved_fixmatch_at_twice_the_learning_rate(
     assert (fast.steps, fast.lr_decay_start, fast.pseudo_label_weight, fast.consistency_shift) == (60000, 30000, 1.0, 2)
 
 
-
 def test_mean_teacher_learns_from_the_weight_average(tmp_path, monkeypatch) -> None:
     """teacher_weight compares the discriminator's unlabeled predictions with those of the loop's
     weight average (the teacher's rows, no gradient to it); it needs a weight average."""

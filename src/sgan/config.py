@@ -396,9 +396,8 @@ IMPROVED_FAST: dict[str, Any] = {
 # 95% sure of a class, the shifted one is trained to it (benchmarks/results/label_subset_ablation.md).
 IMPROVED_FIXMATCH: dict[str, Any] = {**IMPROVED_FAST, "pseudo_label_weight": 1.0, "pseudo_label_threshold": 0.95}
 
-# `improved-fixmatch` at twice its learning rate, for a sooner 99% (benchmarks/results/
-# time_to_accuracy.md): the consistency and pseudo-label terms keep the sevens that a higher
-# learning rate cost `improved-fast` (label_subset_ablation.md).
+# `improved-fixmatch` at twice its learning rate (0.002), for a sooner 99%: see
+# benchmarks/results/time_to_accuracy.md, and label_subsets.md for its labeled subsets.
 IMPROVED_FIXMATCH_FAST: dict[str, Any] = {**IMPROVED_FIXMATCH, "lr": 2e-3}
 
 PRESETS: dict[str, dict[str, Any]] = {"gia": GIA, "stacked": STACKED, "improved": IMPROVED,
